@@ -242,7 +242,11 @@ def _read_call(args: Sequence[object], kwargs: Dict[str, object]) -> Tuple[str, 
                 break
         else:
             raise TypeError("push() needs custom_dimension_key or custom_dimension_map")
-    user_id, pairs = _call_form(*args, **kwargs)
+    try:
+        user_id, pairs = _call_form(*args, **kwargs)
+    except TypeError as exc:  # name the call form, not the private function behind it
+        message = str(exc).replace("_one_pair()", "push(custom_dimension_key, custom_dimension_value, user_id)")
+        raise TypeError(message.replace("_map_of_pairs()", "push(custom_dimension_map, user_id)")) from None
     if not pairs:
         raise ValueError("custom_dimension_map must not be empty")
     checked = [_check_pair(key, value) for key, value in pairs]
@@ -396,6 +400,10 @@ class _KeepAliveHandler:
 
         conn: http.client.HTTPConnection
         if req.type == "https":
+            if self._context is None:  # once: loading the CA store costs milliseconds
+                import ssl
+
+                self._context = ssl.create_default_context()  # system store, or SSL_CERT_FILE
             conn = http.client.HTTPSConnection(req.host, context=self._context)
         else:
             conn = http.client.HTTPConnection(req.host)
@@ -475,6 +483,20 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return None
 
 
+def _secret_forms(sdk_key: str) -> List[str]:
+    """The SDK key as it appears in a URL, a header or a JSON body, longest first."""
+    from urllib.parse import quote, quote_plus
+
+    forms = {sdk_key, quote_plus(sdk_key), quote(sdk_key), sdk_key.replace("\\", "\\\\").replace('"', '\\"')}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _redact(text: str, secrets: List[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
 # ---------------------------------------------------------------------------
 # 5. Client API, with the bulk path (push_many)
 # ---------------------------------------------------------------------------
@@ -507,6 +529,21 @@ class Client:
         Raises:
             ValueError: a setting is out of its range; the message says which.
         """
+        try:
+            self._configure(account_id, sdk_key, event_arch, collection_prefix, endpoint, timeout, retries,
+                            backoff, dry_run, ssl_context)
+        except ValueError as exc:  # a key passed in the wrong place must not show in the message
+            forms = _secret_forms(sdk_key) if isinstance(sdk_key, str) and sdk_key else []
+            raise ValueError(_redact(str(exc), forms)) from None
+        import _thread
+
+        self._opener_: Optional[urllib.request.OpenerDirector] = None
+        self._opener_lock = _thread.allocate_lock()
+
+    def _configure(self, account_id: object, sdk_key: object, event_arch: object, collection_prefix: object,
+                   endpoint: object, timeout: object, retries: object, backoff: object, dry_run: object,
+                   ssl_context: object) -> None:
+        """Check each setting and keep it in the form the requests use."""
         self._account_id = _check_account_id(account_id)
         self._sdk_key = _check_sdk_key(sdk_key)
         self._event_arch = _check_flag("event_arch", event_arch)
@@ -523,17 +560,12 @@ class Client:
             if not isinstance(ssl_context, ssl.SSLContext):
                 # design.md: bad configuration is a ValueError, whatever its kind
                 raise ValueError("ssl_context must be an ssl.SSLContext or None")
-        self._ssl_context = ssl_context
+        self._ssl_context: Optional[ssl.SSLContext] = ssl_context
         self._namespace = _account_namespace(self._account_id)
         from urllib.parse import quote_plus
 
         self._env = quote_plus(self._sdk_key)
-        self._secrets = sorted({self._sdk_key, self._env, quote_plus(self._sdk_key, safe="/"),
-                                self._sdk_key.replace("\\", "\\\\").replace('"', '\\"')}, key=len, reverse=True)
-        self._opener_: Optional[urllib.request.OpenerDirector] = None
-        import _thread
-
-        self._opener_lock = _thread.allocate_lock()
+        self._secrets = _secret_forms(self._sdk_key)
 
     def __repr__(self) -> str:
         return "vwo_push.Client(account_id=%s, sdk_key=%r, event_arch=%r, base=%r, dry_run=%r)" % (
@@ -553,9 +585,7 @@ class Client:
 
     def _redact(self, text: str) -> str:
         """The text with the SDK key, in every form it travels in, shown as ****."""
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
+        return _redact(text, self._secrets)
 
     def _show(self, req: urllib.request.Request) -> None:
         """What a dry run does with each request; the command line prints them."""
@@ -576,7 +606,12 @@ class Client:
             ValueError: an invalid key, value, map or user id.
             TypeError: no call form of `push` takes these arguments.
         """
-        return [req for _, req in self._prepare(args, kwargs)]
+        try:
+            return [req for _, req in self._prepare(args, kwargs)]
+        except ValueError as exc:  # the key, passed as a value by mistake, stays out of the message
+            raise ValueError(self._redact(str(exc))) from None
+        except TypeError as exc:
+            raise TypeError(self._redact(str(exc))) from None
 
     def _prepare(self, args: Sequence[object], kwargs: Dict[str, object]
                  ) -> List[Tuple[List[str], urllib.request.Request]]:
@@ -946,11 +981,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         opts = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits for --help, --version and bad usage
         return int(exc.code or 0)
+    logger = _log()
+    level, handlers = logger.level, list(logger.handlers)
     try:
         return _run(opts)
     except _Usage as exc:
         print("vwo-push: %s" % exc, file=sys.stderr)
         return 2
+    finally:  # main may be called again in the same process: leave the logger as it was
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
 
 
 def _run(opts: Any) -> int:
@@ -990,8 +1030,10 @@ def _run(opts: Any) -> int:
     except (TypeError, ValueError) as exc:
         raise _Usage(client._redact(str(exc))) from None
     ok = client.push(*call)
-    if not opts.quiet or not ok:
-        print("vwo-push: %s" % ("accepted" if ok else "not accepted"), file=sys.stderr)
+    if not ok:
+        print("vwo-push: not accepted", file=sys.stderr)
+    elif not opts.quiet:
+        print("vwo-push: %s" % ("dry run: valid, nothing sent" if opts.dry_run else "accepted"), file=sys.stderr)
     return 0 if ok else 1
 
 
