@@ -10,7 +10,6 @@ import ast
 import collections
 import email.utils
 import http.server
-import io
 import json
 import logging
 import os
@@ -631,7 +630,8 @@ class TestConfiguration:
 
     @pytest.mark.parametrize("prefix", [None, ""])
     def test_launch_missing_null_or_empty_prefix_means_none(self, prefix):
-        req, = vwo_push.launch({"accountId": 1, "sdkKey": "k", "collectionPrefix": prefix}).build_requests("a", "b", "c")
+        client = vwo_push.launch({"accountId": 1, "sdkKey": "k", "collectionPrefix": prefix})
+        req, = client.build_requests("a", "b", "c")
         assert urllib.parse.urlsplit(req.full_url).path == "/server-side/push"
 
     def test_launch_options_override_settings(self):
