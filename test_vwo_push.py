@@ -364,6 +364,13 @@ class TestBuildRequests:
         assert eu.full_url.startswith("https://dev.visualwebsiteoptimizer.com/eu01/server-side/push?random=")
         assert ev.full_url.startswith("https://dev.visualwebsiteoptimizer.com/eu01/events/t?en=")
 
+    def test_tags_are_form_encoded_exactly_as_quote_plus_does(self):
+        every_ascii = "".join(chr(c) for c in range(128))
+        for key, value in [("k", every_ascii), (every_ascii, "v"), ("用户 😀", "\ud83d\ude00 x")]:
+            req, = vwo_push.Client(1, "k").build_requests(key, value, "u")
+            tags = req.full_url.split("&tags=", 1)[1]
+            assert tags == urllib.parse.quote_plus(json.dumps({"u": {key: value}}))
+
     def test_user_agent_names_this_module(self):
         req, = vwo_push.Client(1, "k").build_requests("a", "b", "c")
         assert req.get_header("User-agent") == "vwo-push/" + vwo_push.__version__

@@ -74,6 +74,12 @@ _RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
 _MAX_BODY = 1 << 20  # an answer body is read for keep-alive only; more is not worth waiting for
 _REDACTED = "****"
 
+# urllib.parse.quote_plus for ASCII text, as one str.translate: the tags JSON is always ASCII
+# (ensure_ascii), and quote_plus's per-byte loop was a fifth of the cost of building a push.
+_FORM_ENCODE = {c: "%%%02X" % c for c in range(128)
+                if chr(c) not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"}
+_FORM_ENCODE[ord(" ")] = "+"
+
 # uuid.NAMESPACE_URL; the visitor id is uuid5(uuid5(uuid5(URL, vwo), account), user).
 _NAMESPACE_URL = bytes.fromhex("6ba7b8119dad11d180b400c04fd430c8")
 
@@ -274,10 +280,13 @@ def _random() -> str:
 
 
 def _tags(key: str, value: str) -> str:
-    """json.dumps({"u": {key: value}}) with the json module's defaults, as the SDK sends it."""
+    """json.dumps({"u": {key: value}}) with the json module's defaults, as the SDK sends it.
+
+    Put together from the two encoded strings: the same text at a fraction of the cost.
+    """
     import json
 
-    return json.dumps({"u": {key: value}})
+    return '{"u": {' + json.dumps(key) + ": " + json.dumps(value) + "}}"
 
 
 # ---------------------------------------------------------------------------
@@ -464,7 +473,7 @@ def _fresh(req: urllib.request.Request) -> urllib.request.Request:
     import urllib.request
 
     return urllib.request.Request(req.full_url, data=req.data, headers=dict(req.header_items()),
-                                  method=req.get_method())
+                                  origin_req_host=req.origin_req_host, method=req.get_method())
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
@@ -547,7 +556,11 @@ class Client:
         self._account_id = _check_account_id(account_id)
         self._sdk_key = _check_sdk_key(sdk_key)
         self._event_arch = _check_flag("event_arch", event_arch)
-        self._base = _check_endpoint(endpoint) + _check_prefix(collection_prefix)
+        endpoint = _check_endpoint(endpoint)
+        netloc = endpoint.split("://", 1)[1]
+        host, colon, port = netloc.rpartition(":")
+        self._host = (host if colon and port.isdigit() else netloc).lower()  # as urllib's request_host
+        self._base = endpoint + _check_prefix(collection_prefix)
         self._timeout = _check_number("timeout", timeout, positive=True)
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise ValueError("retries must be an int >= 0, got %r" % (retries,))
@@ -589,7 +602,9 @@ class Client:
 
     def _show(self, req: urllib.request.Request) -> None:
         """What a dry run does with each request; the command line prints them."""
-        _log().debug("dry run: %s %s", req.get_method(), self._redact(req.full_url))
+        logger = _log()
+        if logger.isEnabledFor(10):  # logging.DEBUG; redacting costs more than the rest of a dry run
+            logger.debug("dry run: %s %s", req.get_method(), self._redact(req.full_url))
 
     # -- building ------------------------------------------------------------
 
@@ -631,17 +646,16 @@ class Client:
         if body is not None:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
-        return urllib.request.Request(url, data=body, headers=all_headers,
+        # origin_req_host given spares Request a full urlparse of the URL: a third of a dry run.
+        return urllib.request.Request(url, data=body, headers=all_headers, origin_req_host=self._host,
                                       method="GET" if body is None else "POST")
 
     def _push_request(self, u: str, key: str, value: str, now: float) -> urllib.request.Request:
         """Standard accounts: GET /server-side/push, parameters in the SDK's order."""
-        from urllib.parse import quote_plus
-
         url = "%s%s?random=%s&sdk=%s&sdk-v=%s&ap=server&sId=%d&u=%s&account_id=%s&env=%s" \
               "&visitor_ua=&visitor_ip=&tags=%s" % (
                   self._base, _PUSH_PATH, _random(), _SDK_NAME, _SDK_VERSION, int(now), u,
-                  self._account_id, self._env, quote_plus(_tags(key, value)))
+                  self._account_id, self._env, _tags(key, value).translate(_FORM_ENCODE))
         return self._request(url)
 
     def _event_request(self, u: str, pairs: List[Tuple[str, str]], now: float) -> urllib.request.Request:
