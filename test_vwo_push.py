@@ -838,6 +838,18 @@ class TestTransport:
         assert got[0].headers["Host"] == "collector.test"
         assert proxy.tunnels == ["collector.test:443"]  # one tunnel, kept alive
 
+    def test_a_retry_through_the_proxy_goes_through_the_tunnel_again(self, tls_server, proxy, monkeypatch):
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
+        tls_server.script.extend([503, Reply(action="close")])
+        context = ssl.create_default_context(cafile=CA)
+        client = quick(vwo_push.Client(1, "k", endpoint="https://collector.test", ssl_context=context, retries=3))
+        assert client.push("a", "b", "u") is True
+        got = tls_server.wait_for(3)
+        # the close came on a reused connection, so it is taken as an idle close: a new tunnel, no retry used
+        assert [g.headers["Host"] for g in got] == ["collector.test"] * 3 and len(client.waits) == 1
+        assert len(proxy.tunnels) == 2
+        assert set(proxy.tunnels) == {"collector.test:443"}
+
     def test_https_proxy_tunnel_still_verifies_the_certificate(self, tls_server, proxy, monkeypatch):
         monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
         client = vwo_push.Client(1, "k", endpoint="https://collector.test", retries=0)
@@ -965,6 +977,19 @@ class TestPushMany:
                            for (uid, key, value), event in zip(rows, sent)]}
         assert got.body == json.dumps(expected).encode()
         assert all(abs(event["sId"] - time.time()) < 60 for event in sent)
+
+    def test_each_row_gets_its_own_users_visitor_id(self, client, server):
+        class LooksEqual:
+            def __eq__(self, other):
+                return True
+
+            __hash__ = object.__hash__
+
+        rows = [("a", "k", "1"), ("a", "k2", "2"), ("b", "k", "3"), ("a", "k", "4"), (LooksEqual(), "k", "5")]
+        result = client.push_many(rows)
+        assert (result.accepted, result.not_accepted) == (4, 1)
+        sent = events_of(server.wait_for(1)[0])
+        assert [e["u"] for e in sent] == [expected_u(123456, uid) for uid in "aaba"]
 
     @pytest.mark.parametrize("batch_size", [1, 7, 1000])
     def test_batches_hold_at_most_batch_size_events(self, server, batch_size):

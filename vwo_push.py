@@ -79,6 +79,7 @@ _REDACTED = "****"
 _FORM_ENCODE = {c: "%%%02X" % c for c in range(128)
                 if chr(c) not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"}
 _FORM_ENCODE[ord(" ")] = "+"
+_JSON_ESCAPE = {ord('"'): '\\"', ord("\\"): "\\\\"}  # json.dumps of printable ASCII escapes only these
 
 # uuid.NAMESPACE_URL; the visitor id is uuid5(uuid5(uuid5(URL, vwo), account), user).
 _NAMESPACE_URL = bytes.fromhex("6ba7b8119dad11d180b400c04fd430c8")
@@ -632,11 +633,15 @@ class Client:
                  ) -> List[Tuple[List[str], urllib.request.Request]]:
         """Each request with the dimension keys it carries."""
         user_id, pairs = _read_call(args, kwargs)
-        u = _uuid5(self._namespace, user_id).hex().upper()
+        u = self._visitor_id(user_id)
         now = self._now()
         if self._event_arch:
             return [([key for key, _ in pairs], self._event_request(u, pairs, now))]
         return [([key], self._push_request(u, key, value, now)) for key, value in pairs]
+
+    def _visitor_id(self, user_id: str) -> str:
+        """`u` and `visId`: 32 upper-case hex digits; a wrong one loses the push silently."""
+        return _uuid5(self._namespace, user_id).hex().upper()
 
     def _request(self, url: str, body: Optional[bytes] = None,
                  headers: Optional[Dict[str, str]] = None) -> urllib.request.Request:
@@ -718,11 +723,14 @@ class Client:
             with self._opener_lock:
                 if self._opener_ is None:
                     self._opener_ = _opener(self._ssl_context)
-        response = self._opener_.open(_fresh(req), timeout=left)
+        response = self._opener_.open(req, timeout=left)
         return response.status, response.headers.get("Retry-After")
 
     def _deliver(self, req: urllib.request.Request, deadline: float) -> Optional[str]:
-        """Send with retries until `deadline`; None when accepted, else why not."""
+        """Send with retries until `deadline`; None when accepted, else why not.
+
+        `req` is the client's own (build_requests hands out others): it may be rewritten by a proxy.
+        """
         if self._dry_run:
             self._show(req)
             return None
@@ -736,8 +744,8 @@ class Client:
             if left <= 0:
                 return "timed out after %d attempt(s)" % attempt
             wait = None
-            try:
-                status, retry_after = self._send_once(req, left)
+            try:  # ProxyHandler rewrites the request it sends: a retry sends a clean copy
+                status, retry_after = self._send_once(req if attempt == 0 else _fresh(req), left)
             except ssl.SSLCertVerificationError as exc:
                 _log().debug("%s %s -> certificate not verified: %s", method, url, exc)
                 return "certificate not verified: %s" % exc.verify_message
@@ -799,24 +807,29 @@ class Client:
         """Outcomes of rows, a batch (or an invalid row) at a time: (rows, None if accepted else why)."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= _MAX_BATCH:
             raise ValueError("batch_size must be an int from 1 to %d, got %r" % (_MAX_BATCH, batch_size))
-        import json
-
         batch: List[_Row] = []
         events: List[str] = []
+        user: object = None  # exports list a user's keys together: their visitor id is made once
+        u = ""
+        now = int(self._now())
         for row in rows:
             try:
                 user_id, key, value = row
                 key, value = _check_pair(key, value)
-                u = _uuid5(self._namespace, _check_text("user_id", user_id, limit=None)).hex().upper()
+                if type(user_id) is not str or user_id != user:
+                    u = self._visitor_id(_check_text("user_id", user_id, limit=None))
+                    user = user_id
             except Exception as exc:  # noqa: BLE001 - a row is whatever the caller's iterable yields
                 yield [row], "invalid row: %s" % self._redact(str(exc) or type(exc).__name__)
                 continue
-            events.append('{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": %s, "eT": 3}'
-                          % (u, self._now(), json.dumps(_tags(key, value))))
+            # "t" is the tags JSON as a JSON string; that JSON is printable ASCII (ensure_ascii),
+            # so json.dumps of it would escape only quotes and backslashes.
+            events.append('{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": "%s", "eT": 3}'
+                          % (u, now, _tags(key, value).translate(_JSON_ESCAPE)))
             batch.append(row)
             if len(batch) == batch_size:
                 yield from self._send_batch(batch, events)
-                batch, events = [], []
+                batch, events, now = [], [], int(self._now())
         if batch:
             yield from self._send_batch(batch, events)
 

@@ -15,7 +15,7 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\
 class Collector(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
-        self.buffer = b""
+        self.buffer = bytearray()
 
     def data_received(self, data):
         self.buffer += data
@@ -23,7 +23,7 @@ class Collector(asyncio.Protocol):
             head_end = self.buffer.find(b"\r\n\r\n")
             if head_end < 0:
                 return
-            head = self.buffer[:head_end].lower()
+            head = bytes(self.buffer[:head_end]).lower()
             length = 0
             start = head.find(b"content-length:")
             if start >= 0:
@@ -31,8 +31,8 @@ class Collector(asyncio.Protocol):
             total = head_end + 4 + length
             if len(self.buffer) < total:
                 return
-            body = self.buffer[head_end + 4:total]
-            self.buffer = self.buffer[total:]
+            body = bytes(self.buffer[head_end + 4:total])
+            del self.buffer[:total]
             if head.startswith(b"get /__stats"):
                 payload = json.dumps(STATS).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
