@@ -264,6 +264,15 @@ def no_proxy_from_outside(monkeypatch):
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def no_key_in_any_log_record(caplog):
+    """Every test runs with the root logger at DEBUG, and no record it makes may hold the key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    leaks = [r.getMessage() for r in caplog.records if any(form in r.getMessage() for form in SECRET_FORMS)]
+    assert leaks == []
+
+
 @pytest.fixture
 def client(server):
     return vwo_push.Client(123456, SECRET, endpoint=server.url, timeout=5, retries=0)
@@ -771,9 +780,16 @@ class TestTransport:
         assert len(server.wait_for(200)) == 200
         assert server.connections <= 3
 
-    def test_connections_closed_while_idle_are_replaced_without_using_retries(self, server):
+    @pytest.mark.parametrize("scheme", ["http", "https"])
+    @pytest.mark.parametrize("check_before_reuse", [True, False])
+    def test_connections_closed_while_idle_are_replaced_without_using_retries(self, request, scheme,
+                                                                              check_before_reuse, monkeypatch):
+        if not check_before_reuse:  # every reuse then meets the closed socket, as in a race with the FIN
+            monkeypatch.setattr(vwo_push, "_dropped", lambda sock: False)
+        server = request.getfixturevalue("server" if scheme == "http" else "tls_server")
         server.decide = lambda got: Reply(action="close_after")
-        client = vwo_push.Client(1, "k", endpoint=server.url, retries=0)
+        client = vwo_push.Client(1, "k", endpoint=server.url, retries=0, ssl_context=ssl.create_default_context(
+            cafile=CA))
         for i in range(50):
             assert client.push("k", str(i), "u") is True
         got = server.wait_for(50)
@@ -1245,6 +1261,28 @@ class TestFileCommand:
         assert done.returncode == 0, done.stderr
         assert sorted(v for _, _, v in received_rows(server)) == sorted(r.split(",")[2] for r in refused_rows[1:])
         assert (tmp_path / "again.csv").read_text() == ""
+
+    @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+    def test_progress_is_shown_while_stderr_is_a_terminal(self, server, tmp_path):
+        path = write(tmp_path / "in.csv", "user_id,key,value\n" + "u,k,v\n" * 30)
+        leader, follower = os.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        with subprocess.Popen([sys.executable, str(HERE / "vwo_push.py")] + self.base(server) +
+                              ["--file", path, "--batch-size", "10"], stderr=follower, env=env) as proc:
+            os.close(follower)
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            assert proc.wait(60) == 0
+        os.close(leader)
+        assert b"\r\x1b[Kvwo-push: 10 rows read, 10 accepted, 0 not accepted" in shown
+        assert shown.rstrip().endswith(b"vwo-push: 30 rows read, 30 accepted, 0 not accepted")
 
     def test_quiet_prints_only_failures_and_the_summary(self, server, tmp_path, capsys):
         path = write(tmp_path / "in.csv", "user_id,key,value\nu,k,v\nu,,v\n")

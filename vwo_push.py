@@ -340,6 +340,12 @@ def _dropped(sock: Any) -> bool:
         return True
 
 
+def _closed_while_idle(exc: OSError) -> bool:
+    import ssl
+
+    return isinstance(exc, (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError))
+
+
 class _KeepAliveHandler:
     """An urllib handler for http and https that keeps connections open between requests.
 
@@ -389,11 +395,12 @@ class _KeepAliveHandler:
         if conn is not None:
             try:
                 return self._roundtrip(key, conn, req, deadline)
-            except ConnectionError:
+            except OSError as exc:
                 # A connection the server closed while idle fails before any byte of an
-                # answer (reset, broken pipe, or http.client's RemoteDisconnected): open
-                # a new one and send again.  This is not a retry.
-                pass
+                # answer (reset, broken pipe, http.client's RemoteDisconnected, or a TLS
+                # EOF): open a new one and send again.  This is not a retry.
+                if not _closed_while_idle(exc):
+                    raise
         return self._roundtrip(key, self._connect(req, tunnel), req, deadline)
 
     def _checkout(self, key: Tuple[str, str, Optional[str]]) -> Optional[http.client.HTTPConnection]:
@@ -717,6 +724,12 @@ class Client:
             return False
         return True
 
+    def _trace(self, req: urllib.request.Request, outcome: str) -> None:
+        """One DEBUG line an attempt, the key redacted (only when someone listens: redacting costs)."""
+        logger = _log()
+        if logger.isEnabledFor(10):  # logging.DEBUG
+            logger.debug("%s %s -> %s", req.get_method(), self._redact(req.full_url), outcome)
+
     def _send_once(self, req: urllib.request.Request, left: float) -> Tuple[int, Optional[str]]:
         """One attempt: the status and Retry-After of the answer."""
         if self._opener_ is None:
@@ -737,7 +750,6 @@ class Client:
         import http.client
         import ssl
 
-        method, url = req.get_method(), self._redact(req.full_url)
         attempt = 0
         while True:
             left = deadline - time.monotonic()
@@ -747,13 +759,14 @@ class Client:
             try:  # ProxyHandler rewrites the request it sends: a retry sends a clean copy
                 status, retry_after = self._send_once(req if attempt == 0 else _fresh(req), left)
             except ssl.SSLCertVerificationError as exc:
-                _log().debug("%s %s -> certificate not verified: %s", method, url, exc)
-                return "certificate not verified: %s" % exc.verify_message
+                reason = "certificate not verified: %s" % exc.verify_message
+                self._trace(req, reason)
+                return reason
             except (OSError, http.client.HTTPException) as exc:
                 reason = "%s: %s" % (type(exc).__name__, self._redact(str(exc)) or "no detail")
-                _log().debug("%s %s -> %s", method, url, reason)
+                self._trace(req, reason)
             else:
-                _log().debug("%s %s -> %d", method, url, status)
+                self._trace(req, str(status))
                 if 200 <= status < 300:
                     return None
                 reason = "HTTP %d" % status
