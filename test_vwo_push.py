@@ -1210,7 +1210,10 @@ class TestFileCommand:
         path = write(tmp_path / "in.csv", "user_id,key,value\nu1,k,v\nu2,k,v\nu3,k,v\n")
         code = vwo_push.main(["--dry-run", "--account-id", "1", "--sdk-key", SECRET, "--file", path,
                               "--batch-size", "2"])
-        out = capsys.readouterr().out.splitlines()
+        captured = capsys.readouterr()
+        out = captured.out.splitlines()
+        assert captured.err.strip().endswith("3 rows read, 3 accepted, 0 not accepted "
+                                             "(dry run: valid rows counted as accepted, nothing sent)")
         assert code == 0 and len(out) == 4
         assert out[0] == "POST https://dev.visualwebsiteoptimizer.com/server-side/batch-events?a=1" \
                          "&sdk=vwo-python-sdk&sdk-v=1.68.2&env=****"

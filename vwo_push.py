@@ -1247,8 +1247,10 @@ class _Report:
     def summary(self) -> None:
         if self._tty:
             sys.stderr.write("\r\x1b[K")
-        print("vwo-push: %d rows read, %d accepted, %d not accepted"
-              % (self.read, self.accepted, self.not_accepted), file=sys.stderr)
+        print("vwo-push: %d rows read, %d accepted, %d not accepted%s"
+              % (self.read, self.accepted, self.not_accepted,
+                 " (dry run: valid rows counted as accepted, nothing sent)" if self._client._dry_run else ""),
+              file=sys.stderr)
 
 
 def _run_file(client: Client, opts: Any) -> int:
