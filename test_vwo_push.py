@@ -219,6 +219,8 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
     def __init__(self, names):
         self.names = names  # "host:port" -> (ip, port)
         self.tunnels = []
+        self.stall = False  # True: read the CONNECT, then never answer
+        self.release = threading.Event()
         super().__init__(("127.0.0.1", 0), ProxyHandler)
 
 
@@ -227,6 +229,9 @@ class ProxyHandler(socketserver.StreamRequestHandler):
         line = self.rfile.readline().decode("latin-1").split()
         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
             pass
+        if self.server.stall:
+            self.server.release.wait(30)
+            return
         if len(line) < 2 or line[0] != "CONNECT" or line[1] not in self.server.names:
             self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return
@@ -252,6 +257,7 @@ def proxy(tls_server):
     srv = ConnectProxy({"collector.test:443": tls_server.server_address})
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield srv
+    srv.release.set()
     srv.shutdown()
     srv.server_close()
 
@@ -679,6 +685,22 @@ class TestTransport:
         result, elapsed = timed_push(client, "a", "b", "c")
         assert result is False
         assert 0.9 <= elapsed < 1.5
+
+    def test_timeout_bounds_a_tls_handshake_that_never_comes(self):
+        with socket.socket() as listener:  # accepts connections (the backlog does) and never speaks TLS
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            client = vwo_push.Client(1, "k", endpoint="https://127.0.0.1:%d" % listener.getsockname()[1],
+                                     timeout=1.0, retries=3, backoff=0.05)
+            result, elapsed = timed_push(client, "a", "b", "c")
+        assert result is False and 0.9 <= elapsed < 1.5
+
+    def test_timeout_bounds_a_proxy_that_never_answers_connect(self, proxy, monkeypatch):
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
+        proxy.stall = True
+        client = vwo_push.Client(1, "k", endpoint="https://collector.test", timeout=1.0, retries=3, backoff=0.05)
+        result, elapsed = timed_push(client, "a", "b", "c")
+        assert result is False and 0.9 <= elapsed < 1.5
 
     def test_timeout_bounds_a_whole_map_of_stalling_requests(self, server):
         server.decide = lambda got: Reply(action="silent")
