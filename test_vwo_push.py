@@ -1068,6 +1068,16 @@ class TestPushMany:
         assert result.accepted == 2 and result.not_accepted == 6
         assert all(why.startswith("invalid row") for _, why in result.failures)
 
+    def test_rows_read_before_the_iterable_breaks_are_sent_first(self, client, server):
+        def rows():
+            for i in range(5):
+                yield ("u%d" % i, "k", "v%d" % i)
+            raise OSError("export connection lost")
+
+        with pytest.raises(OSError, match="export connection lost"):
+            client.push_many(rows(), batch_size=10)
+        assert len(events_of(server.wait_for(1)[0])) == 5
+
     def test_dry_run_sends_nothing(self, server):
         client = vwo_push.Client(1, "k", endpoint=server.url, dry_run=True)
         assert client.push_many([("u", "k", "v")] * 3).accepted == 3
@@ -1223,6 +1233,15 @@ class TestFileCommand:
         path.write_bytes(content.encode("latin-1"))
         assert vwo_push.main(self.base(server) + ["--file", str(path)]) == 2
         assert server.all_received() == []
+
+    def test_a_file_that_breaks_off_sends_what_was_read_and_says_where_it_stopped(self, server, tmp_path, capsys):
+        good = "".join("user-%d,plan,p%d\n" % (i, i) for i in range(2000))  # well past the decoder's first chunk
+        path = tmp_path / "in.csv"
+        path.write_bytes(b"user_id,key,value\n" + good.encode() + b"u,k,\xff\n")
+        assert vwo_push.main(self.base(server) + ["--file", str(path), "--batch-size", "5000"]) == 1
+        err = capsys.readouterr().err
+        sent = len(received_rows(server))
+        assert 0 < sent <= 2000 and "stopped after %d rows: cannot read the rest" % sent in err
 
     def test_missing_file_exits_2(self, server, tmp_path, capsys):
         assert vwo_push.main(self.base(server) + ["--file", str(tmp_path / "nope.csv")]) == 2

@@ -792,7 +792,9 @@ class Client:
         stays flat whatever their number; `timeout` bounds each batch.
 
         Args:
-            rows: any iterable of (user_id, key, value), a generator included.
+            rows: any iterable of (user_id, key, value), a generator included.  If
+                iterating it raises, the rows read so far are sent (and failures
+                reported) before the exception propagates.
             batch_size: events a request, 1 to 5000.
             on_failure: called as on_failure(row, reason) for each row not accepted;
                 without it those rows are kept in the result's `failures`.
@@ -825,7 +827,16 @@ class Client:
         user: object = None  # exports list a user's keys together: their visitor id is made once
         u = ""
         now = int(self._now())
-        for row in rows:
+        iterator = iter(rows)
+        while True:
+            try:
+                row = next(iterator)
+            except StopIteration:
+                break
+            except Exception:  # the rows broke off: what was read is sent and reported first
+                if batch:
+                    yield from self._send_batch(batch, events)
+                raise
             try:
                 user_id, key, value = row
                 key, value = _check_pair(key, value)
@@ -1283,9 +1294,9 @@ def _run_file(client: Client, opts: Any) -> int:
                 if reason is not None:
                     for row in rows:
                         source.write_failed(row)
-        except (OSError, UnicodeDecodeError) as exc:  # the input broke off: what was sent stays counted
-            report.say("stopped: cannot read %s: %s" % (opts.file, exc))
-            report.not_accepted += 1
+        except (OSError, UnicodeDecodeError) as exc:  # the input broke off: the rows read were sent first
+            report.say("stopped after %d rows: cannot read the rest of %s: %s" % (report.read, opts.file, exc))
+            report.not_accepted += 1  # the unread rest, which has no count: the exit status says 1
         report.summary()
     return 0 if report.not_accepted == 0 else 1
 
