@@ -79,7 +79,6 @@ _REDACTED = "****"
 _FORM_ENCODE = {c: "%%%02X" % c for c in range(128)
                 if chr(c) not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"}
 _FORM_ENCODE[ord(" ")] = "+"
-_JSON_ESCAPE = {ord('"'): '\\"', ord("\\"): "\\\\"}  # json.dumps of printable ASCII escapes only these
 
 # uuid.NAMESPACE_URL; the visitor id is uuid5(uuid5(uuid5(URL, vwo), account), user).
 _NAMESPACE_URL = bytes.fromhex("6ba7b8119dad11d180b400c04fd430c8")
@@ -847,9 +846,10 @@ class Client:
                 yield [row], "invalid row: %s" % self._redact(str(exc) or type(exc).__name__)
                 continue
             # "t" is the tags JSON as a JSON string; that JSON is printable ASCII (ensure_ascii),
-            # so json.dumps of it would escape only quotes and backslashes.
+            # so json.dumps of it would escape only backslashes and quotes, as these replaces do.
+            t = _tags(key, value).replace("\\", "\\\\").replace('"', '\\"')
             events.append('{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": "%s", "eT": 3}'
-                          % (u, now, _tags(key, value).translate(_JSON_ESCAPE)))
+                          % (u, now, t))
             batch.append(row)
             if len(batch) == batch_size:
                 yield from self._send_batch(batch, events)
