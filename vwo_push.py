@@ -1069,7 +1069,7 @@ def _run(opts: Any) -> int:
         for arg in args[1:]:
             key, _, value = arg.partition("=")
             if key in pairs:
-                raise _Usage("key %r is given twice" % key)
+                raise _Usage(client._redact("key %r is given twice" % key))
             pairs[key] = value
         call: Tuple[Any, ...] = (pairs, args[0])
     elif len(args) == 3:
