@@ -95,11 +95,13 @@ def median(results, key):
 class Table:
     def __init__(self):
         self.rows = []
-        self.misses = 0
+        self.misses = self.goals = 0
 
     def add(self, metric, ours, sdk, limit, ratio_text, ok):
-        self.misses += not ok
-        self.rows.append((metric, ours, sdk, limit, ratio_text, "met" if ok else "MISSED"))
+        """A row; ok is True or False for a goal, None for a figure shown for information."""
+        self.misses += ok is False
+        self.goals += ok is not None
+        self.rows.append((metric, ours, sdk, limit, ratio_text, {True: "met", False: "MISSED", None: "info"}[ok]))
         print("  %-44s %s" % (metric, ratio_text), file=sys.stderr, flush=True)
 
     def show(self):
@@ -149,7 +151,7 @@ def main():
                                                                    wall["sdk"] / wall["ours"]),
               wall["ours"] <= 1.25 * wall["bare"] and wall["sdk"] >= 20 * wall["ours"])
     table.add("cold import without a .pyc, wall ms", "%.1f" % wall["no_pyc"], "", "%.1f (bare python)" % wall["bare"],
-              "%.2fx bare (information: compiling costs this once)" % (wall["no_pyc"] / wall["bare"]), True)
+              "%.2fx bare (no goal: the compile a .pyc saves)" % (wall["no_pyc"] / wall["bare"]), None)
     table.add("cold import, peak RSS MB", "%.1f" % rss["ours"], "%.1f" % rss["sdk"], "%.1f (bare python)" % rss["bare"],
               "%.2fx bare (<= 1.1x)" % (rss["ours"] / rss["bare"]), rss["ours"] <= 1.1 * rss["bare"])
 
@@ -204,7 +206,7 @@ def main():
     print()
     table.show()
     print()
-    print("%d of %d goals met" % (len(table.rows) - table.misses, len(table.rows)))
+    print("%d of %d goals met" % (table.goals - table.misses, table.goals))
     return 0 if table.misses == 0 else 1
 
 
