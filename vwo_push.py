@@ -1169,7 +1169,7 @@ class _Input:
             except StopIteration:
                 return
             except csv.Error as exc:  # its text is lost to the parser: named, not written back
-                self._out.row_failed(_FileRow(number, ("", "", ""), None), "malformed CSV: %s" % exc)
+                self._out.malformed(_FileRow(number, ("", "", ""), None), "malformed CSV: %s" % exc)
                 continue
             if not record:
                 continue
@@ -1195,7 +1195,7 @@ class _Input:
 
     def reject(self, row: _FileRow, reason: str) -> None:
         """A row read but not accepted: say so once per row and write it to --failed."""
-        self._out.row_failed(row, reason)
+        self._out.malformed(row, reason)
         self.write_failed(row)
 
     def write_failed(self, row: _FileRow) -> None:
@@ -1218,7 +1218,6 @@ class _Report:
 
     def __init__(self, client: Client, quiet: bool) -> None:
         self._client = client
-        self._quiet = quiet
         self._tty = sys.stderr.isatty() and not quiet
         self._shown = 0.0
         self.read = self.accepted = self.not_accepted = 0
@@ -1227,6 +1226,11 @@ class _Report:
         if self._tty:
             sys.stderr.write("\r\x1b[K")
         print("vwo-push: %s" % self._client._redact(text), file=sys.stderr)
+
+    def malformed(self, row: _FileRow, reason: str) -> None:
+        """A row the file holds but that never became (user_id, key, value): read, and not accepted."""
+        self.read += 1
+        self.row_failed(row, reason)
 
     def row_failed(self, row: _FileRow, reason: str) -> None:
         self.not_accepted += 1
