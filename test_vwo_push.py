@@ -194,13 +194,16 @@ class Server(Serving, http.server.ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def finish_request(self, request, client_address):
-        if self.tls is not None:
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as exc:
-                self.errors.append(exc)
-                return
-        super().finish_request(request, client_address)
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            request = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            self.errors.append(exc)
+            return
+        with request:  # socketserver closes the socket it accepted, not the one wrapped around it
+            super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         self.errors.append(sys.exc_info()[1])
@@ -1427,9 +1430,12 @@ print(codes)
 """
 
 FORK_WHILE_BUSY = """
-import os, sys, threading, vwo_push
+import os, sys, threading, time, vwo_push
 client = vwo_push.Client(1, "k", endpoint=sys.argv[1], retries=0, timeout=5)
 assert client.push("k", "warm", "u")
+threading.Thread(target=client.push, args=("k", "slow", "u"), daemon=True).start()
+while any(client._transport._idle.values()):  # the slow push has taken the kept connection
+    time.sleep(0.01)
 holding, release = threading.Event(), threading.Event()
 
 def hold():  # another thread inside a push: the pool's lock and a lookup's lock held at the fork
@@ -1438,7 +1444,6 @@ def hold():  # another thread inside a push: the pool's lock and a lookup's lock
         release.wait(10)
 
 threading.Thread(target=hold, daemon=True).start()
-threading.Thread(target=client.push, args=("k", "slow", "u"), daemon=True).start()  # waits on the server
 holding.wait(5)
 pid = os.fork()
 if pid == 0:
@@ -1464,7 +1469,7 @@ class TestFork:
         done = run_python(FORK_WHILE_BUSY, server.url, timeout=30)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "0"
-        assert "child" in [tags_value(g) for g in server.wait_for(3)]
+        assert sorted(tags_value(g) for g in server.wait_for(3)) == ["child", "slow", "warm"]
 
 
 SPAWN_POOL = """
@@ -2771,3 +2776,81 @@ class TestVendoring:
         stub = (HERE / "vwo_push-stubs" / "__init__.pyi").read_text(encoding="utf-8")
         for name in vwo_push.__all__ + ["set_attribute", "flush_events", "def push_many", "@overload"]:
             assert name in stub
+
+
+class TestEdges:
+    """Branches the scenarios above do not reach."""
+
+    def test_a_name_that_is_not_ascii_is_looked_up_in_its_idna_form(self, server, resolver):
+        resolver.names["xn--bcher-kva.test"] = [server.server_address]
+        with vwo_push.Client(1, KEY, endpoint="https://bücher.test", retries=0) as client:
+            assert client.push("a", "b", "c") is False  # plain HTTP behind https: a TLS error, not retried
+        assert resolver.calls == ["xn--bcher-kva.test"]
+
+    def test_a_name_with_no_address_fails_and_is_retried(self, resolver, caplog):
+        resolver.names["collector.test"] = []
+        client = quick(vwo_push.Client(1, KEY, endpoint="https://collector.test", retries=1))
+        assert client.push("a", "b", "c") is False
+        assert len(resolver.calls) == 2 and "no address for collector.test" in warnings_of(caplog)[0]
+
+    @pytest.mark.parametrize("value, seconds", [("soon", None), ("Mon, 99 Foo 2026 99:99:99 GMT", None),
+                                                ("  7 ", 7.0), ("-1", None), (None, None)])
+    def test_retry_after_that_cannot_be_read_falls_back_to_the_backoff(self, value, seconds):
+        assert vwo_push._retry_after(value) == seconds
+
+    def test_flush_events_takes_the_sdks_modes(self, server):
+        with batch_client(server) as client:
+            with pytest.raises(ValueError):
+                client.flush_events(mode="later")
+            with pytest.raises(ValueError):
+                client.flush(timeout=-1)
+        assert vwo_push.Client(1, KEY).flush() is True and vwo_push.Client(1, KEY).flush_events() is True
+
+    def test_launch_refuses_is_development_mode_with_dry_run(self):
+        with pytest.raises(TypeError):
+            vwo_push.launch({"accountId": 1, "sdkKey": KEY}, is_development_mode=True, dry_run=True)
+
+    def test_a_sender_that_meets_an_unexpected_error_reports_it_and_goes_on(self, server, monkeypatch, caplog):
+        with batch_client(server) as client:
+            monkeypatch.setattr(client, "_post", lambda events: (_ for _ in ()).throw(RuntimeError("boom")))
+            client.push("k", "v", "u")
+            assert client.flush() is False
+            monkeypatch.undo()
+            client.push("k", "w", "u")
+            assert client.flush() is True
+        assert [v["k"] for v in values_received(server, 1)] == ["w"]
+
+    def test_an_unexpected_error_while_sending_is_a_false_not_a_crash(self, client, monkeypatch, caplog):
+        monkeypatch.setattr(client._transport, "deliver", lambda *args: 1 / 0)
+        assert client.push("a", "b", "c") is False
+        assert warnings_of(caplog) == ["push failed: ZeroDivisionError: division by zero"]
+
+    def test_the_result_shows_its_counts(self, client):
+        assert repr(client.push_many([("u", "k", "v"), ("u", "", "v")])) == \
+            "PushManyResult(accepted=1, not_accepted=1, failures=<1>)"
+
+    def test_output_that_cannot_be_written_is_dropped_and_the_run_goes_on(self, server, monkeypatch, capsys):
+        closed = io.StringIO()
+        closed.close()
+        monkeypatch.setattr(sys, "stderr", closed)
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert vwo_push.main(["--account-id", "1", "--sdk-key", KEY, "--endpoint", server.url, "a", "b", "c"]) == 0
+        assert vwo_push.main(["--account-id", "1", "--sdk-key", KEY, "--dry-run", "a", "b", "c"]) == 0
+        assert vwo_push.main(["--help"]) == 0
+        assert len(server.wait_for(1)) == 1
+
+    def test_the_redaction_hides_credentials_in_any_url(self):
+        assert vwo_push._redact("see http://who:pw@host:1/x and https://a@b") == \
+            "see http://****@host:1/x and https://****@b"
+
+    def test_the_after_fork_reset_drops_the_parents_connections_and_queue(self, server):
+        client = vwo_push.Client(1, KEY, endpoint=server.url, batch_events={})
+        plain = vwo_push.Client(1, KEY, endpoint=server.url)
+        assert plain.push("a", "b", "c") is True
+        client.push("k", "v", "u")
+        kept, = [c for conns in plain._transport._idle.values() for c in conns]
+        vwo_push._after_fork_in_child()  # what os.fork runs in the child, here run in place
+        assert plain._transport._idle == {} and kept.sock is None
+        assert client._batcher.pending() == 0 and client._batcher._thread is None
+        assert plain.push("a", "b", "c") is True and client.flush() is True
+        client.close()

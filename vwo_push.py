@@ -676,8 +676,10 @@ def _resolve(host: str, port: int, deadline: float) -> List[Any]:
         if lookup is None:
             lookup = _lookups[(host, port)] = _Lookup()
     if start:
+        import threading
+
         try:
-            _thread.start_new_thread(lookup.run, (host, port))
+            threading.Thread(target=lookup.run, args=(host, port), name="vwo_push lookup", daemon=True).start()
         except RuntimeError:  # no new threads at interpreter exit (CPython 3.12): look up here
             lookup.run(host, port)
     if not lookup.done.acquire(True, _left(deadline)):
