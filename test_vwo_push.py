@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -2854,3 +2855,24 @@ class TestEdges:
         assert client._batcher.pending() == 0 and client._batcher._thread is None
         assert plain.push("a", "b", "c") is True and client.flush() is True
         client.close()
+
+
+class TestLeanRequest:
+    """vwo_push makes its urllib Requests without parsing back the URLs it built: they must equal urllib's own."""
+
+    @pytest.mark.parametrize("url, body, headers", [
+        ("https://dev.visualwebsiteoptimizer.com/server-side/push?random=0.5&tags=%7B%7D", None, None),
+        ("http://127.0.0.1:8080/eu01/events/t?en=x&a=1", b'{"d": 1}', {"X-Device-User-Agent": "ua"}),
+        ("https://[::1]:8443/server-side/batch-events?a=1", b"{}", {"Authorization": "k"}),
+    ])
+    def test_its_attributes_are_those_of_urllibs_own(self, url, body, headers):
+        ours = vwo_push._request(url, body, headers, "origin.test")
+        all_headers = {"User-Agent": vwo_push._USER_AGENT}
+        if body is not None:
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        theirs = urllib.request.Request(url, data=body, headers=all_headers, origin_req_host="origin.test",
+                                        method="GET" if body is None else "POST")
+        assert vars(ours) == vars(theirs)
+        assert (ours.full_url, ours.get_method(), ours.header_items()) == (
+            theirs.full_url, theirs.get_method(), theirs.header_items())

@@ -242,9 +242,10 @@ class _Wire:
         return '{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}"
 
     def push_url(self, u: str, key: str, value: str, now: float, rand: float) -> str:
-        """Standard accounts (section 1): one GET a pair, parameters in the SDK's order."""
+        """Standard accounts (section 1): one GET a pair, parameters in the SDK's order; tags form-encoded."""
+        tags = '{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}"  # as self.tags: a hot path
         return "%s%r%s%d&u=%s%s%s" % (self.push_head, rand, self.push_middle, now, u, self.push_tail,
-                                      self.tags(key, value).translate(_FORM_ENCODE))
+                                      tags.translate(_FORM_ENCODE))
 
     def event_arch(self, u: str, pairs: List[Tuple[str, Any]], now: float, rand: float) -> Tuple[str, bytes]:
         """Event-architecture accounts (section 2): one POST /events/t carrying every pair."""
@@ -306,19 +307,39 @@ def _header_value(text: str) -> Union[str, bytes]:
     return text if text.isascii() else text.encode("utf-8")
 
 
+_Request: Any = None  # urllib.request.Request, once urllib is imported
+
+
+def _request_class() -> Any:
+    global _Request
+    from urllib.request import Request
+
+    _Request = Request
+    return Request
+
+
 def _request(url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, Any]] = None,
              origin: str = "") -> urllib.request.Request:
-    """The urllib Request for a built URL, body and headers (User-Agent, and Content-Type for JSON)."""
-    import urllib.request
+    """The urllib Request for a URL built here: User-Agent, and Content-Type for a JSON body.
 
-    all_headers: Dict[str, Any] = {"User-Agent": _USER_AGENT}
+    urllib's constructor parses the URL back into the parts this module just put
+    together, through half a dozen calls: a third of building a push.  The request is
+    made with the attributes that constructor sets (a test compares the two on every
+    Python that CI runs), from parts known without parsing.
+    """
+    Request = _Request or _request_class()
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    all_headers: Dict[str, Any] = {"User-agent": _USER_AGENT}  # capitalised, as Request.add_header does
     if body is not None:
-        all_headers["Content-Type"] = "application/json"
+        all_headers["Content-type"] = "application/json"
     if headers:
-        all_headers.update(headers)
-    # origin_req_host given spares Request a full parse of the URL: a third of building a push.
-    return urllib.request.Request(url, data=body, headers=all_headers, origin_req_host=origin,
-                                  method="GET" if body is None else "POST")
+        all_headers.update((name.capitalize(), value) for name, value in headers.items())
+    req: urllib.request.Request = Request.__new__(Request)
+    req.__dict__.update(_full_url=url, fragment=None, type=scheme, host=host, selector="/" + path,
+                        headers=all_headers, unredirected_hdrs={}, _data=body, _tunnel_host=None,
+                        origin_req_host=origin, unverifiable=False, method="GET" if body is None else "POST")
+    return req
 
 
 # ---------------------------------------------------------------------------
@@ -357,6 +378,11 @@ def _typed_problem(value: object) -> Optional[str]:
     if isinstance(value, str):
         return _text_problem(value)
     return "must be a str, int, float or bool, got %s" % _describe(value)
+
+
+def _plain(value: object) -> bool:
+    """The common valid text, checked fast: an ASCII str of 1 to 255 characters (the rest takes _text_problem)."""
+    return type(value) is str and 0 < len(value) <= _MAX_TEXT and value.isascii()
 
 
 def _check(value: object, name: str, problem: Optional[str]) -> None:
@@ -520,8 +546,11 @@ _BATCH_DEFAULTS: Dict[str, Any] = {"events_per_request": 100, "request_time_inte
 
 def _push_pair(custom_dimension_key: object, custom_dimension_value: object, user_id: object) -> _Call:
     """push(custom_dimension_key, custom_dimension_value, user_id)"""
-    _check_key(custom_dimension_key, "custom_dimension_key")
-    return _check_user_id(user_id), [(custom_dimension_key, custom_dimension_value)], "custom_dimension_value", True
+    if not _plain(custom_dimension_key) or custom_dimension_key == _ENV_PROP:
+        _check_key(custom_dimension_key, "custom_dimension_key")
+    if type(user_id) is not str or not user_id or not user_id.isascii():
+        _check_user_id(user_id)
+    return user_id, [(custom_dimension_key, custom_dimension_value)], "custom_dimension_value", True
 
 
 def _push_map(custom_dimension_map: Mapping[object, object], user_id: object) -> _Call:
@@ -546,7 +575,7 @@ def _map_pairs(mapping: Mapping[object, object], name: str) -> List[Tuple[str, A
     if not pairs:
         raise ValueError("%s must not be empty" % name)
     for number, (key, _) in enumerate(pairs, 1):
-        if type(key) is not str or not 0 < len(key) <= _MAX_TEXT or key == _ENV_PROP or not key.isascii():
+        if not _plain(key) or key == _ENV_PROP:
             _check_key(key, "the key of pair #%d of %s" % (number, name))  # the slow path names the pair
     return pairs  # type: ignore[return-value]  # keys checked: str
 
@@ -598,8 +627,8 @@ def _call_form(kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> _Ca
             first = kwargs.pop(key_name)
         else:
             raise TypeError("%s() needs %s or %s" % (kind, key_name, map_name))
-        return _forms(kind)(first, **kwargs)
-    return _forms(kind)(*args, **kwargs)
+        return (_FORMS.get(kind) or _forms(kind))(first, **kwargs)
+    return (_FORMS.get(kind) or _forms(kind))(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -799,9 +828,13 @@ def _connection_class(tls: bool) -> Any:
             def send(self, data: Any) -> None:
                 if self.sock is None:
                     self.connect()
+                if len(data) <= _CHUNK:
+                    self.sock.settimeout(_left(self.deadline))  # nothing is sent once it has passed
+                    self.sock.sendall(data)
+                    return
                 view = memoryview(data)
                 for start in range(0, len(view), _CHUNK):
-                    self.sock.settimeout(_left(self.deadline))  # nothing is sent once it has passed
+                    self.sock.settimeout(_left(self.deadline))
                     self.sock.sendall(view[start:start + _CHUNK])
 
             def response_class(  # type: ignore[override]  # http.client calls it as it calls a class
@@ -829,16 +862,18 @@ def _closed_while_idle(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError))
 
 
-def _dropped(sock: Any) -> bool:
+def _dropped(conn: Any) -> bool:
     """True when an idle connection is readable: the server closed it (or broke protocol)."""
     import select
 
     try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - Windows
+        if not hasattr(select, "poll"):  # pragma: no cover - Windows
+            return bool(select.select([conn.sock], [], [], 0)[0])
+        poller = getattr(conn, "poller", None)
+        if poller is None:  # made once a connection: its socket never changes while it is kept
+            poller = conn.poller = select.poll()
+            poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
 
@@ -865,6 +900,7 @@ class _Transport:
         self._idle: Dict[Tuple[str, str, Optional[str]], List[Any]] = {}
         self._lock = _thread.allocate_lock()
         self._opener: Optional[urllib.request.OpenerDirector] = None
+        self._proxied: frozenset[str] = frozenset()  # the schemes the environment proxies
         self.parent: Any = None
         if _transports is None:
             import weakref
@@ -883,16 +919,15 @@ class _Transport:
         return self.handler_order < getattr(other, "handler_order", 500)
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._exchange(req)
+        return self._exchange(req, time.monotonic() + (req.timeout or 0.0))
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._exchange(req)
+        return self._exchange(req, time.monotonic() + (req.timeout or 0.0))
 
     # -- one exchange ----------------------------------------------------------------
 
-    def _exchange(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        """Send `req` and read its answer within req.timeout seconds, on a kept or a new connection."""
-        deadline = time.monotonic() + (req.timeout or 0.0)
+    def _exchange(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
+        """Send `req` and read its answer by `deadline`, on a kept or a new connection."""
         if req.type not in ("http", "https") or not req.host:  # ProxyHandler passes such a proxy on
             raise _BadSetting("a proxy setting with %s" % ("no host" if req.host == "" else
                                                              "a scheme urllib cannot speak: %s" % req.type))
@@ -940,7 +975,9 @@ class _Transport:
         # 0.25 s: a body that stalls costs the connection, not the push or its time.
         conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
         try:  # noqa: SIM105 - contextlib.suppress would import contextlib, a cold start's worth
-            response.read(_MAX_BODY)
+            # read() when the length is known: read(amt) allocates amt bytes on Python 3.8
+            response.read() if response.length is not None and response.length <= _MAX_BODY else \
+                response.read(_MAX_BODY)
         except Exception:  # noqa: BLE001 - a body cut short or stalled: only the connection is lost
             pass
         if response.isclosed() and conn.sock is not None:
@@ -959,7 +996,7 @@ class _Transport:
             with self._lock:
                 idle = self._idle.get(key)
                 conn = idle.pop() if idle else None
-            if conn is None or not _dropped(conn.sock):
+            if conn is None or not _dropped(conn):
                 return conn
             conn.close()
 
@@ -987,20 +1024,23 @@ class _Transport:
 
     # -- sending with retries -----------------------------------------------------------
 
-    def _send(self, req: urllib.request.Request, timeout: float) -> Tuple[int, Optional[str]]:
-        """One attempt: the answer's status and Retry-After."""
+    def _attempt(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
+        """One attempt, its answer read: through ProxyHandler when the environment proxies the scheme."""
         opener = self._opener
         if opener is None:
             import urllib.request
 
+            proxies = urllib.request.ProxyHandler()  # reads the environment's proxies, as urlopen does
             opener = urllib.request.OpenerDirector()
-            opener.add_handler(urllib.request.ProxyHandler())  # reads the environment's proxies
+            opener.add_handler(proxies)
             opener.add_handler(self)  # type: ignore[arg-type]
-            self._opener = opener
-        response = opener.open(req, timeout=timeout)
+            self._opener, self._proxied = opener, frozenset(proxies.proxies)  # type: ignore[attr-defined]
+        if req.type not in self._proxied:  # what OpenerDirector.open would do, without its handler chains
+            return self._exchange(req, deadline)
+        response: Optional[http.client.HTTPResponse] = opener.open(req, timeout=deadline - time.monotonic())
         if response is None:  # a proxy URL with a scheme urllib has no handler for
             raise _BadSetting("no handler for %s URLs (check the *_PROXY settings)" % req.type)
-        return response.status, response.headers.get("Retry-After")
+        return response
 
     def deliver(self, req: urllib.request.Request, deadline: float, retries: int, backoff: float,
                 sleep: Callable[[float], None], jitter: Callable[[], float]) -> Optional[str]:
@@ -1008,25 +1048,25 @@ class _Transport:
         attempt = 0
         original = req
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() >= deadline:
                 return "timed out" + (" after %d attempt(s)" % attempt if attempt else "")
             wait = None
             try:
-                status, retry_after = self._send(req, left)
+                response = self._attempt(req, deadline)
             except Exception as exc:  # noqa: BLE001 - sorted into retried or not just below
                 reason, final = _failure(exc)
                 _trace(req, reason)
                 if final:
                     return reason
             else:
+                status = response.status
                 _trace(req, str(status))
                 if 200 <= status < 300:
                     return None
                 reason = "HTTP %d" % status
                 if status not in _RETRY_STATUSES:
                     return reason
-                wait = _retry_after(retry_after)
+                wait = _retry_after(response.getheader("Retry-After"))
             if attempt >= retries:
                 return reason
             if wait is None:
@@ -1083,7 +1123,11 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
 
 def _trace(req: urllib.request.Request, outcome: str) -> None:
     """One DEBUG line an attempt (the filter hides the key); skipped unless someone listens."""
-    logger = _log()
+    logger = _logger
+    if logger is None:
+        if "logging" not in sys.modules:  # nobody has configured logging: nobody listens
+            return
+        logger = _log()
     if logger.isEnabledFor(10):  # logging.DEBUG
         logger.debug("%s %s -> %s", req.get_method(), req.full_url, outcome)
 
@@ -1417,7 +1461,7 @@ class Client:
         who, pairs, name, single = _call_form(kind, args, kwargs)
         problem = self._value_problem
         for number, (_, value) in enumerate(pairs, 1):
-            text = problem(value)
+            text = None if _plain(value) else problem(value)
             if text is not None:
                 raise ValueError("%s %s" % (name if single else "the value of pair #%d of %s" % (number, name), text))
         if self._fme and kind == "push":
