@@ -1,12 +1,15 @@
-"""Side-by-side bench: vwo_push against the official SDK (vwo-python-sdk 1.68.2) and the limit.
+"""Side-by-side bench: vwo_push against the official SDKs and against the limit.
 
-    python3 bench/run.py            # about three minutes on two cores
-    python3 bench/run.py --rounds 3 # quicker, noisier
+    python3 bench/run.py             # about eight minutes on two cores
+    python3 bench/run.py --rounds 3  # quicker, noisier
 
-It creates bench/.venv holding the official SDK (never a dependency of vwo_push), starts a
-keep-alive HTTP/1.1 collector in its own process on 127.0.0.1, and runs every measurement in
-a fresh process of that venv's interpreter, the variants of a row interleaved round by round.
-Figures are medians; goals are ratios, which hold on a noisy shared machine where seconds do not.
+It creates bench/.venv (vwo-python-sdk 1.68.2) and bench/.venv-fme (vwo-fme-python-sdk 1.65.0),
+never dependencies of vwo_push, starts keep-alive collectors in their own processes on
+127.0.0.1 (plain, TLS, and one that never answers), and runs every measurement in a fresh
+process, the variants of a row interleaved round by round.  The limit is what any client must
+do at least: raw http.client with requests built ahead, or building with nothing but what the
+wire needs.  Figures are medians; goals are ratios within one run, which hold on a noisy
+shared machine where seconds do not.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -23,63 +27,52 @@ import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
-VENV = os.path.join(BENCH, ".venv")
-PYTHON = os.path.join(VENV, "bin", "python")
-SDK = "vwo-python-sdk==1.68.2"
+VENVS = {"sdk": (os.path.join(BENCH, ".venv"), "vwo-python-sdk==1.68.2"),
+         "fme": (os.path.join(BENCH, ".venv-fme"), "vwo-fme-python-sdk==1.65.0")}
+PYTHON = os.path.join(VENVS["sdk"][0], "bin", "python")
+FME_PYTHON = os.path.join(VENVS["fme"][0], "bin", "python")
+KEY = "bench0sdk0key0000000000000000000"
 
 
-def ensure_venv():
-    if not os.path.exists(PYTHON):
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-    check = subprocess.run([PYTHON, "-c", "import vwo"], capture_output=True, check=False)
-    if check.returncode != 0:
-        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", SDK], check=True)
+def ensure_venvs():
+    for venv, requirement in VENVS.values():
+        python = os.path.join(venv, "bin", "python")
+        if not os.path.exists(python):
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        if subprocess.run([python, "-c", "import vwo"], capture_output=True, check=False).returncode != 0:
+            subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", requirement],
+                           check=True)
 
 
-def run(args, cwd=ROOT, env=None):
-    """Wall seconds, peak RSS in MB and stdout of one fresh process (rusage from wait4: no wrapper)."""
+def run(args, env=None):
+    """Wall seconds and stdout of one fresh process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, check=False)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (args, err.decode()[-2000:]))
-    return wall, usage.ru_maxrss / 1024, out.decode()
+    if done.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (args, done.stderr.decode()[-2000:]))
+    return wall, done.stdout.decode()
 
 
 PEAK = ("\nimport sys\nfor line in open('/proc/self/status'):\n"
         "    line.startswith('VmHWM') and sys.stdout.write(line)")
 
 
-def timed_import(code, cwd=ROOT):
-    """Wall seconds and peak RSS (MB) of `python -c code` in the bench's venv.
-
-    The peak is the child's own VmHWM: ru_maxrss would carry the bench process's peak
-    through fork and exec, and hide the interpreter's own under it.  Nothing writes
-    bytecode here, so a module without a .pyc is compiled at every import.
-    """
+def timed_import(python, code, cwd=ROOT):
+    """Wall seconds and peak RSS (MB) of `python -c code`; nothing writes bytecode here."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    wall, _, out = run([PYTHON, "-c", code + PEAK], cwd=cwd, env=env)
-    return wall, int(out.split()[1]) / 1024
+    start = time.perf_counter()
+    done = subprocess.run([python, "-c", code + PEAK], cwd=cwd, env=env, capture_output=True, check=True)
+    return time.perf_counter() - start, int(done.stdout.split()[1]) / 1024
 
 
-def compile_module():
-    """Compile vwo_push.py to __pycache__, as pip does for the SDK's files when it installs them."""
-    subprocess.run([PYTHON, "-m", "py_compile", os.path.join(ROOT, "vwo_push.py")], check=True)
-
-
-def worker(*args):
-    _, _, out = run([PYTHON, os.path.join(BENCH, "worker.py")] + [str(a) for a in args])
+def worker(python, *args):
+    _, out = run([python, os.path.join(BENCH, "worker.py")] + [str(a) for a in args])
     return json.loads(out)
 
 
-def interleave(rounds, variants, measure=None):
-    """{name: [results]}: each variant's arguments given to `measure` (default: a worker) once a
-    round, the order turning each round so that no variant always runs first."""
-    measure = measure or worker
+def interleave(rounds, variants, measure):
+    """{name: [results]}: each variant measured once a round, the order turning each round."""
     results = {name: [] for name in variants}
     names = list(variants)
     for r in range(rounds):
@@ -88,8 +81,9 @@ def interleave(rounds, variants, measure=None):
     return results
 
 
-def median(results, key):
-    return statistics.median(r[key] if isinstance(r, dict) else r for r in results)
+def median(results, key=None):
+    values = [r[key] if key else r for r in results]
+    return statistics.median(values)
 
 
 class Table:
@@ -97,12 +91,12 @@ class Table:
         self.rows = []
         self.misses = self.goals = 0
 
-    def add(self, metric, ours, sdk, limit, ratio_text, ok):
+    def add(self, metric, ours, other, limit, ratio_text, ok):
         """A row; ok is True or False for a goal, None for a figure shown for information."""
         self.misses += ok is False
         self.goals += ok is not None
-        self.rows.append((metric, ours, sdk, limit, ratio_text, {True: "met", False: "MISSED", None: "info"}[ok]))
-        print("  %-44s %s" % (metric, ratio_text), file=sys.stderr, flush=True)
+        self.rows.append((metric, ours, other, limit, ratio_text, {True: "met", False: "MISSED", None: "info"}[ok]))
+        print("  %-48s %s  [%s]" % (metric, ratio_text, self.rows[-1][-1]), file=sys.stderr, flush=True)
 
     def show(self):
         head = ("metric", "vwo_push", "official SDK", "limit", "ratio (goal)", "goal")
@@ -114,10 +108,10 @@ class Table:
             print(line(row))
 
 
-def start_collector():
-    proc = subprocess.Popen([PYTHON, os.path.join(BENCH, "server.py")], stdout=subprocess.PIPE, text=True)
+def start_collector(*flags):
+    proc = subprocess.Popen([PYTHON, os.path.join(BENCH, "server.py"), *flags], stdout=subprocess.PIPE, text=True)
     port = int(proc.stdout.readline())
-    return proc, "http://127.0.0.1:%d" % port
+    return proc, "%s://127.0.0.1:%d" % ("https" if "--tls" in flags else "http", port)
 
 
 def stats(url):
@@ -125,24 +119,67 @@ def stats(url):
         return json.loads(response.read())
 
 
+# Cold start: a fresh process imports and makes one push over HTTPS; it prints the time the
+# push was accepted, and exits without waiting for anything else (the SDKs keep timers).
+COLD = {
+    "limit": ("import http.client, os, ssl, sys, time\n"
+              "c = http.client.HTTPSConnection('127.0.0.1', PORT, context=ssl.create_default_context())\n"
+              "c.request('GET', PATH, headers={'User-Agent': 'limit'})\n"
+              "r = c.getresponse(); r.read(); assert r.status == 200\n"),
+    "ours": ("import os, sys, time, vwo_push\n"
+             "assert vwo_push.Client(123456, KEY, endpoint='https://127.0.0.1:PORT').push('browser', 'chrome', 'u')\n"),
+    "sdk": ("import os, sys, time, json, vwo\nfrom vwo.constants import constants\n"
+            "constants.ENDPOINTS.BASE_URL = '127.0.0.1:PORT'\n"
+            "c = vwo.launch(json.dumps({'version': 1, 'accountId': 123456, 'sdkKey': KEY, 'campaigns': []}))\n"
+            "assert c.push('browser', 'chrome', 'u')\n"),
+    "ours-fme": ("import os, sys, time, vwo_push\n"
+                 "assert vwo_push.Client(123456, KEY, endpoint='https://127.0.0.1:PORT', fme=True)"
+                 ".set_attribute('browser', 'chrome', {'id': 'u'})\n"),
+    "fme": ("import os, sys, time\nfrom vwo import init\n"
+            "c = init({'account_id': '123456', 'sdk_key': KEY, 'proxy_url': 'https://127.0.0.1:PORT',"
+            " 'threading': {'enabled': False}})\n"
+            "c.set_attribute('browser', 'chrome', {'id': 'u'})\n"),
+}
+
+
+def cold_start(name, port, path, env):
+    code = COLD[name].replace("PORT", str(port)).replace("KEY", repr(KEY)).replace("PATH", repr(path))
+    code += "sys.stdout.write(repr(time.time())); sys.stdout.flush(); os._exit(0)\n"
+    python = FME_PYTHON if name == "fme" else PYTHON
+    start = time.time()
+    done = subprocess.run([python, "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    return float(done.stdout) - start
+
+
+def ca_bundle():
+    """The system CA store plus the test CA: the same real-size store for every side."""
+    system = ssl.get_default_verify_paths().openssl_cafile
+    path = os.path.join(tempfile.mkdtemp(), "bundle.pem")
+    with open(path, "wb") as out:
+        for part in (system, os.path.join(ROOT, "testdata", "ca.pem")):
+            with open(part, "rb") as source:
+                out.write(source.read() + b"\n")
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds a row (default 7)")
-    opts = parser.parse_args()
-    rounds = opts.rounds
-    ensure_venv()
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds a row (default 5)")
+    rounds = parser.parse_args().rounds
+    ensure_venvs()
     version = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
                              text=True, check=True).stdout.strip()
     print("# vwo_push bench: CPython %s, %s, %d CPUs, %s" % (
         version, platform.machine(), os.cpu_count() or 0, time.strftime("%Y-%m-%d")))
     table = Table()
-    compile_module()
+    subprocess.run([PYTHON, "-m", "py_compile", os.path.join(ROOT, "vwo_push.py")], check=True)  # as pip does
 
     # Cold import: a fresh interpreter each time; also a vendored copy that nobody compiled.
     bare_copy = tempfile.mkdtemp()
     shutil.copy(os.path.join(ROOT, "vwo_push.py"), bare_copy)
-    cold = interleave(rounds * 3, {"bare": ("pass",), "ours": ("import vwo_push",), "sdk": ("import vwo",),
-                                   "no_pyc": ("import vwo_push", bare_copy)}, timed_import)
+    cold = interleave(rounds * 3, {"bare": (PYTHON, "pass"), "ours": (PYTHON, "import vwo_push"),
+                                   "sdk": (PYTHON, "import vwo"), "fme": (FME_PYTHON, "import vwo"),
+                                   "no_pyc": (PYTHON, "import vwo_push", bare_copy)}, timed_import)
     shutil.rmtree(bare_copy)
     wall = {k: statistics.median(w for w, _ in v) * 1000 for k, v in cold.items()}
     rss = {k: statistics.median(m for _, m in v) for k, v in cold.items()}
@@ -150,58 +187,112 @@ def main():
               "%.2fx bare (<= 1.25x); SDK %.0fx slower (>= 20x)" % (wall["ours"] / wall["bare"],
                                                                    wall["sdk"] / wall["ours"]),
               wall["ours"] <= 1.25 * wall["bare"] and wall["sdk"] >= 20 * wall["ours"])
+    table.add("cold import, FME, wall ms", "%.1f" % wall["ours"], "%.1f (FME SDK)" % wall["fme"], "",
+              "FME SDK %.0fx slower (>= 20x)" % (wall["fme"] / wall["ours"]), wall["fme"] >= 20 * wall["ours"])
     table.add("cold import without a .pyc, wall ms", "%.1f" % wall["no_pyc"], "", "%.1f (bare python)" % wall["bare"],
               "%.2fx bare (no goal: the compile a .pyc saves)" % (wall["no_pyc"] / wall["bare"]), None)
     table.add("cold import, peak RSS MB", "%.1f" % rss["ours"], "%.1f" % rss["sdk"], "%.1f (bare python)" % rss["bare"],
               "%.2fx bare (<= 1.1x)" % (rss["ours"] / rss["bare"]), rss["ours"] <= 1.1 * rss["bare"])
 
-    # CPU per push, no network: dry run against the SDK's development mode.
+    # CPU per push, no network: a dry run, the SDK's development mode, and the minimal builder.
     for pairs, goal in ((1, 1.5), (10, 2.0)):
-        n = 20000 if pairs == 1 else 4000
-        got = interleave(rounds, {"ours": ("ours", "cpu", pairs, n), "sdk": ("sdk", "cpu", pairs, n)})
-        ours, sdk = median(got["ours"], "us_per_push"), median(got["sdk"], "us_per_push")
+        n = 20000 if pairs == 1 else 3000
+        got = interleave(rounds, {k: (PYTHON, k, "cpu", pairs, n) for k in ("ours", "sdk", "limit")}, worker)
+        ours, sdk, limit = (median(got[k], "us_per_push") for k in ("ours", "sdk", "limit"))
         table.add("CPU per push, %s, us" % ("one pair" if pairs == 1 else "10-pair map"), "%.1f" % ours,
-                  "%.1f" % sdk, "", "%.2fx faster (>= %.1fx)" % (sdk / ours, goal), sdk / ours >= goal)
+                  "%.1f" % sdk, "%.1f (minimal builder)" % limit,
+                  "%.2fx limit (<= 2.0x); SDK %.2fx slower (>= %.1fx)" % (ours / limit, sdk / ours, goal),
+                  ours <= 2.0 * limit and sdk >= goal * ours)
 
     collector, url = start_collector()
     try:
-        # End to end against the local collector.
-        n = 6000
         before = stats(url)["requests"]
-        got = interleave(rounds, {"raw": ("ours", "raw", url, n), "ours": ("ours", "e2e", url, "std", n, 1),
-                                  "sdk": ("sdk", "e2e", url, "std", n, 1)})
-        raw = median(got["raw"], "per_s")
-        ours, sdk = median(got["ours"], "per_s"), median(got["sdk"], "per_s")
-        failures = sum(r["failures"] for k in ("ours", "sdk") for r in got[k])
-        table.add("end to end, standard, pushes/s", "%.0f" % ours, "%.0f" % sdk, "%.0f (raw keep-alive)" % raw,
-                  "%.2fx SDK (>= 3x); %.2fx limit (>= 0.7x)" % (ours / sdk, ours / raw),
-                  ours >= 3 * sdk and ours >= 0.7 * raw and failures == 0)
-        for label, mode, threads, goal in (("event architecture", "event", 1, 2.5), ("4 threads, one client",
-                                                                                      "std", 4, 3.0)):
-            got = interleave(rounds, {"ours": ("ours", "e2e", url, mode, n, threads),
-                                      "sdk": ("sdk", "e2e", url, mode, n, threads)})
-            ours, sdk = median(got["ours"], "per_s"), median(got["sdk"], "per_s")
-            failures += sum(r["failures"] for k in ("ours", "sdk") for r in got[k])
-            table.add("end to end, %s, pushes/s" % label, "%.0f" % ours, "%.0f" % sdk, "",
-                      "%.2fx SDK (>= %.1fx)" % (ours / sdk, goal), ours >= goal * sdk)
-        arrived = stats(url)["requests"] - before
-        print("  collector: %d requests arrived; %d pushes reported failed" % (arrived, failures), file=sys.stderr)
+        failures = 0
+        for label, mode, threads, sdk_goal, limit_goal in (
+                ("standard", "std", 1, 3.0, 0.85), ("event architecture", "event", 1, 2.5, 0.7),
+                ("4 threads, one client", "std", 4, 3.0, 0.7)):
+            n = 6000
+            got = interleave(rounds, {k: (PYTHON, k, "e2e", url, mode, n, threads)
+                                      for k in ("ours", "sdk", "limit")}, worker)
+            ours, sdk, limit = (median(got[k], "per_s") for k in ("ours", "sdk", "limit"))
+            failures += sum(r["failures"] for k in got for r in got[k])
+            table.add("end to end, %s, pushes/s" % label, "%.0f" % ours, "%.0f" % sdk, "%.0f (raw http.client)" % limit,
+                      "%.2fx limit (>= %.2fx); %.2fx SDK (>= %.1fx)" % (ours / limit, limit_goal, ours / sdk, sdk_goal),
+                      ours >= limit_goal * limit and ours >= sdk_goal * sdk)
+        print("  collector: %d requests arrived; %d pushes reported failed" % (stats(url)["requests"] - before,
+                                                                              failures), file=sys.stderr)
 
-        # Bulk: push_many against the SDK's batch mode.
+        # FME: end to end against the FME SDK with its threading off (it answers each call before the next).
+        got = interleave(rounds, {"ours": (PYTHON, "ours", "e2e", url, "fme", 3000, 1),
+                                  "fme": (FME_PYTHON, "fme", "e2e", url, "fme", 3000, 1),
+                                  "limit": (PYTHON, "limit", "e2e", url, "fme", 3000, 1)}, worker)
+        ours, fme, limit = (median(got[k], "per_s") for k in ("ours", "fme", "limit"))
+        table.add("end to end, FME set_attribute, calls/s", "%.0f" % ours, "%.0f (FME SDK)" % fme,
+                  "%.0f (raw http.client)" % limit, "%.2fx FME SDK (>= 3x); %.2fx limit" % (ours / fme, ours / limit),
+                  ours >= 3 * fme)
+        ours, fme = median(got["ours"], "cpu_us"), median(got["fme"], "cpu_us")
+        table.add("CPU per FME set_attribute (sent), us", "%.1f" % ours, "%.1f (FME SDK)" % fme, "",
+                  "FME SDK %.2fx more CPU" % (fme / ours), None)
+
+        # Bulk: push_many against the SDK's batch mode and against the minimal batches.
         rows = 200_000
         for batch in (1000, 5000):
-            got = interleave(max(3, rounds // 2), {"ours": ("ours", "bulk", url, rows, batch),
-                                                   "sdk": ("sdk", "bulk", url, rows, batch)})
-            ours, sdk = median(got["ours"], "per_s"), median(got["sdk"], "per_s")
-            table.add("bulk, batch %d, events/s (200,000 rows)" % batch, "%.0f" % ours, "%.0f" % sdk, "",
-                      "%.1fx SDK (>= 8x)" % (ours / sdk), ours >= 8 * sdk)
-        small = statistics.median(worker("ours", "bulk", url, rows, 1000)["peak_rss_mb"] for _ in range(3))
-        big = statistics.median(worker("ours", "bulk", url, 1_000_000, 1000)["peak_rss_mb"] for _ in range(3))
+            got = interleave(max(3, rounds // 2 + 1), {k: (PYTHON, k, "bulk", url, rows, batch)
+                                                       for k in ("ours", "sdk", "limit")}, worker)
+            ours, sdk, limit = (median(got[k], "per_s") for k in ("ours", "sdk", "limit"))
+            table.add("bulk, batch %d, events/s (200,000 rows)" % batch, "%.0f" % ours, "%.0f" % sdk,
+                      "%.0f (minimal events)" % limit,
+                      "%.2fx limit (>= 0.8x); %.1fx SDK (>= 8x)" % (ours / limit, ours / sdk),
+                      ours >= 0.8 * limit and ours >= 8 * sdk)
+        small = statistics.median(worker(PYTHON, "ours", "bulk", url, rows, 1000)["peak_rss_mb"] for _ in range(3))
+        big = statistics.median(worker(PYTHON, "ours", "bulk", url, 1_000_000, 1000)["peak_rss_mb"] for _ in range(3))
         table.add("bulk, peak RSS MB, 1,000,000 rows", "%.1f" % big, "", "%.1f (200,000 rows)" % small,
                   "%.2fx the 200,000-row run (<= 1.2x, <= 30 MB)" % (big / small), big <= 30 and big <= 1.2 * small)
+
+        # Batch mode: 100,000 pushes, then a flush, until the collector has them all.
+        got = interleave(3, {k: (PYTHON, k, "batch", url, 100_000) for k in ("ours", "sdk")}, worker)
+        ours, sdk = median(got["ours"], "per_s"), median(got["sdk"], "per_s")
+        table.add("batch mode, 100,000 pushes + flush, events/s", "%.0f" % ours, "%.0f" % sdk, "",
+                  "%.1fx SDK (>= 5x)" % (ours / sdk), ours >= 5 * sdk)
     finally:
         collector.terminate()
         collector.wait()
+
+    # Batch mode's cost to the caller, while the server never answers.
+    collector, url = start_collector("--silent")
+    try:
+        got = interleave(rounds, {k: (PYTHON, k, "cost", url, 20_000) for k in ("ours", "sdk")}, worker)
+        ours, sdk = median(got["ours"], "p99_us"), median(got["sdk"], "p99_us")
+        table.add("batch mode push, caller's p99 us, server silent", "%.1f" % ours, "%.1f" % sdk, "",
+                  "p50 %.1f us (p99 <= 50 us)" % median(got["ours"], "p50_us"), ours <= 50)
+    finally:
+        collector.terminate()
+        collector.wait()
+
+    # Cold start over HTTPS, with the same real-size CA store everywhere.
+    bundle = ca_bundle()
+    env = dict(os.environ, SSL_CERT_FILE=bundle, REQUESTS_CA_BUNDLE=bundle)
+    collector, url = start_collector("--tls", os.path.join(ROOT, "testdata", "server.pem"))
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        sys.path.insert(0, ROOT)
+        import vwo_push
+
+        path = vwo_push.Client(123456, KEY).build_requests("browser", "chrome", "u")[0].selector
+        got = interleave(rounds + 2, {k: (k, port, path, env) for k in COLD}, cold_start)
+        ms = {k: statistics.median(v) * 1000 for k, v in got.items()}
+        table.add("cold start: import + 1 push over https, ms", "%.0f" % ms["ours"], "%.0f" % ms["sdk"],
+                  "%.0f (http.client + ssl)" % ms["limit"],
+                  "%.2fx limit (<= 1.2x); SDK %.1fx slower (>= 4x)" % (ms["ours"] / ms["limit"],
+                                                                      ms["sdk"] / ms["ours"]),
+                  ms["ours"] <= 1.2 * ms["limit"] and ms["sdk"] >= 4 * ms["ours"])
+        table.add("cold start, FME: import + 1 set_attribute, ms", "%.0f" % ms["ours-fme"],
+                  "%.0f (FME SDK init)" % ms["fme"], "",
+                  "FME SDK %.1fx slower (>= 5x)" % (ms["fme"] / ms["ours-fme"]), ms["fme"] >= 5 * ms["ours-fme"])
+    finally:
+        collector.terminate()
+        collector.wait()
+        shutil.rmtree(os.path.dirname(bundle))
 
     print()
     table.show()

@@ -1,18 +1,28 @@
 """A keep-alive HTTP/1.1 collector for the bench, in its own process: answers 200 to everything.
 
-It counts requests and batch events so that the bench can check that every push arrived.
-GET /__stats answers {"requests": N, "events": M} and resets nothing.
+    python server.py [--tls CERT_AND_KEY.pem] [--silent]
+
+It prints its port, counts requests and events so that the bench can check that every push
+arrived, and serves an FME settings file at /server-side/v2-settings (the FME SDK fetches it
+before anything else).  GET /__stats answers {"requests": N, "events": M}.  --silent reads
+requests and never answers (a server that hangs); --tls serves https with the given cert.
 """
 
+import argparse
 import asyncio
 import json
+import ssl
 import sys
 
 STATS = {"requests": 0, "events": 0}
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+SETTINGS = json.dumps({"version": 1, "accountId": 123456, "sdkKey": "bench0sdk0key0000000000000000000",
+                       "campaigns": [], "features": []}).encode()
 
 
 class Collector(asyncio.Protocol):
+    silent = False
+
     def connection_made(self, transport):
         self.transport = transport
         self.buffer = bytearray()
@@ -27,7 +37,8 @@ class Collector(asyncio.Protocol):
             length = 0
             start = head.find(b"content-length:")
             if start >= 0:
-                length = int(head[start + 15:head.find(b"\r\n", start) if head.find(b"\r\n", start) > 0 else None])
+                end = head.find(b"\r\n", start)
+                length = int(head[start + 15:end if end > 0 else None])
             total = head_end + 4 + length
             if len(self.buffer) < total:
                 return
@@ -37,14 +48,28 @@ class Collector(asyncio.Protocol):
                 payload = json.dumps(STATS).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
                 continue
+            if b"/server-side/v2-settings" in head.split(b"\r\n", 1)[0]:
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d"
+                                     b"\r\n\r\n%s" % (len(SETTINGS), SETTINGS))
+                continue
             STATS["requests"] += 1
-            STATS["events"] += body.count(b'"eT": 3')
-            self.transport.write(OK)
+            STATS["events"] += body.count(b'"eT": 3') + body.count(b'"name": "vwo_syncVisitorProp"') or 1
+            if not self.silent:
+                self.transport.write(OK)
 
 
 async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tls")
+    parser.add_argument("--silent", action="store_true")
+    opts = parser.parse_args()
+    Collector.silent = opts.silent
+    context = None
+    if opts.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(opts.tls)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(Collector, "127.0.0.1", 0, backlog=256)
+    server = await loop.create_server(Collector, "127.0.0.1", 0, backlog=256, ssl=context)
     print(server.sockets[0].getsockname()[1], flush=True)
     await server.serve_forever()
 
