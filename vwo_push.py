@@ -110,9 +110,9 @@ def _forget_secret(sdk_key: str) -> None:
 
 def _secret_forms(secret: str) -> List[str]:
     """A secret as it travels: raw (a header), in a query (two encodings), in JSON."""
-    from json.encoder import encode_basestring_ascii
     from urllib.parse import quote, quote_plus, unquote
 
+    encode_basestring_ascii = _json_string()
     forms = {secret, unquote(secret), quote_plus(secret), quote(secret, safe=""), quote(secret, safe=_FME_SAFE),
              encode_basestring_ascii(secret)[1:-1]}
     return [form for form in forms if len(form) >= 4]  # shorter ones would blank out every log line
@@ -184,6 +184,15 @@ _FORM_ENCODE[ord(" ")] = "+"
 _FME_SAFE = "/:@!$'()*,"
 
 
+def _json_string() -> Callable[[str], str]:
+    """json.dumps for one str, with the json module's defaults: its C encoder, without loading the json package."""
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:  # pragma: no cover - a Python built without the _json accelerator
+        from json.encoder import encode_basestring_ascii
+    return encode_basestring_ascii
+
+
 def _uuid5(namespace: bytes, name: str) -> bytes:
     """uuid.uuid5(namespace, name).bytes, without importing uuid."""
     from hashlib import sha1
@@ -203,9 +212,9 @@ class _Wire:
 
     def __init__(self, account_id: str, sdk_key: str, base: str) -> None:
         from hashlib import sha1
-        from json.encoder import encode_basestring_ascii
         from urllib.parse import quote, quote_plus
 
+        encode_basestring_ascii = _json_string()
         self.sha1 = sha1
         self.json_str = encode_basestring_ascii  # json.dumps(a str), with the json module's defaults
         self.quote = quote
@@ -2056,7 +2065,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(exc.code or 0)
     import logging
 
-    logger = _log()
+    logger = logging.getLogger("vwo_push")  # the library hides secrets in its records before any handler
     saved = logger.level, list(logger.handlers)
     handler = _CommandLineRecords(output, show_warnings=opts.verbose or opts.file is None)
     logger.addHandler(handler)  # type: ignore[arg-type]  # a handler by duck typing: logging loads lazily

@@ -187,8 +187,12 @@ def main():
               "%.2fx bare (<= 1.25x); SDK %.0fx slower (>= 20x)" % (wall["ours"] / wall["bare"],
                                                                    wall["sdk"] / wall["ours"]),
               wall["ours"] <= 1.25 * wall["bare"] and wall["sdk"] >= 20 * wall["ours"])
-    table.add("cold import, FME, wall ms", "%.1f" % wall["ours"], "%.1f (FME SDK)" % wall["fme"], "",
-              "FME SDK %.0fx slower (>= 20x)" % (wall["fme"] / wall["ours"]), wall["fme"] >= 20 * wall["ours"])
+    # The import itself: what a process spends beyond starting a bare interpreter.
+    ours_import, fme_import = wall["ours"] - wall["bare"], wall["fme"] - wall["bare"]
+    table.add("import, FME, ms beyond bare python", "%.1f" % ours_import, "%.1f (FME SDK)" % fme_import, "",
+              "FME SDK %.0fx slower (>= 20x); process wall %.0fx" % (fme_import / ours_import,
+                                                                    wall["fme"] / wall["ours"]),
+              fme_import >= 20 * ours_import)
     table.add("cold import without a .pyc, wall ms", "%.1f" % wall["no_pyc"], "", "%.1f (bare python)" % wall["bare"],
               "%.2fx bare (no goal: the compile a .pyc saves)" % (wall["no_pyc"] / wall["bare"]), None)
     table.add("cold import, peak RSS MB", "%.1f" % rss["ours"], "%.1f" % rss["sdk"], "%.1f (bare python)" % rss["bare"],
@@ -279,7 +283,12 @@ def main():
         import vwo_push
 
         path = vwo_push.Client(123456, KEY).build_requests("browser", "chrome", "u")[0].selector
+        context = ssl.create_default_context(cafile=bundle)
+        count = (lambda: json.loads(urllib.request.urlopen(url + "/__stats", context=context).read())["requests"])
+        before = count()
         got = interleave(rounds + 2, {k: (k, port, path, env) for k in COLD}, cold_start)
+        arrived = count() - before  # the FME SDK sends an event of its own too
+        assert arrived >= len(COLD) * (rounds + 2), "a cold start's push did not arrive"
         ms = {k: statistics.median(v) * 1000 for k, v in got.items()}
         table.add("cold start: import + 1 push over https, ms", "%.0f" % ms["ours"], "%.0f" % ms["sdk"],
                   "%.0f (http.client + ssl)" % ms["limit"],
