@@ -284,7 +284,8 @@ def main():
 
         path = vwo_push.Client(123456, KEY).build_requests("browser", "chrome", "u")[0].selector
         context = ssl.create_default_context(cafile=bundle)
-        count = (lambda: json.loads(urllib.request.urlopen(url + "/__stats", context=context).read())["requests"])
+        def count():
+            return (json.loads(urllib.request.urlopen(url + "/__stats", context=context).read())["requests"])
         before = count()
         got = interleave(rounds + 2, {k: (k, port, path, env) for k in COLD}, cold_start)
         arrived = count() - before  # the FME SDK sends an event of its own too

@@ -100,10 +100,12 @@ def push_args(pairs, i):
 def cpu(side, pairs, n):
     if side == "limit":
         minimal = Minimal()
-        call = (lambda i: minimal.push(dict([ONE]) if pairs == 1 else TEN, "user-%d" % i))
+        def call(i):
+            return (minimal.push(dict([ONE]) if pairs == 1 else TEN, "user-%d" % i))
     else:
         c = client(side, dry_run=True)
-        call = (lambda i: c.push(*push_args(pairs, i)))
+        def call(i):
+            return (c.push(*push_args(pairs, i)))
     for i in range(300):  # warm up: first-use imports are not CPU per push
         call(i)
     start = time.process_time()
@@ -147,10 +149,12 @@ def e2e(side, url, mode, n, threads):
         c = client(side, url=url, event_arch=(mode == "event"), fme=(mode == "fme" and side == "ours"))
         if mode == "fme":
             call = c.set_attribute
-            args = (lambda t, i: ("browser", "chrome", {"id": "user-%d-%d" % (t, i)}))
+            def args(t, i):
+                return (("browser", "chrome", {"id": "user-%d-%d" % (t, i)}))
         else:
             call = c.push
-            args = (lambda t, i: ("browser", "chrome", "user-%d-%d" % (t, i)))
+            def args(t, i):
+                return (("browser", "chrome", "user-%d-%d" % (t, i)))
         for i in range(50):
             call(*args(99, i))
 
