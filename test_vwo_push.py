@@ -275,6 +275,7 @@ class ConnectProxy(Serving, socketserver.ThreadingTCPServer):
         self.headers = []
         self.status = 200  # what CONNECT is answered with
         self.delay = 0.0  # seconds before the answer
+        self.tunnel_delay = 0.0  # seconds between the answer and the first byte tunnelled
         self.stall = False  # True: read the CONNECT, then never answer
         self.done = threading.Event()
         super().__init__(("127.0.0.1", 0), ConnectHandler)
@@ -311,6 +312,9 @@ class ConnectHandler(socketserver.StreamRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             self.wfile.flush()
         except OSError:  # the client gave up waiting
+            upstream.close()
+            return
+        if self.server.release.wait(self.server.tunnel_delay):
             upstream.close()
             return
         ends = [self.connection, upstream]
@@ -1089,9 +1093,10 @@ class TestTimeBound:
             result, elapsed = timed(client.push, "a", "b", "c")
         assert result is False and 0.95 <= elapsed < 1.0 + BOUND + SLACK
 
-    def test_a_connect_answered_after_the_deadline_sends_nothing(self, tls_server, proxy, monkeypatch):
+    def test_a_handshake_that_ends_after_the_deadline_sends_nothing(self, tls_server, proxy, monkeypatch):
+        """CONNECT answered at 0.9 s, the handshake over at 1.15 s: the request must not go out then."""
         monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
-        proxy.delay = 1.3
+        proxy.delay, proxy.tunnel_delay = 0.9, 0.25
         client = vwo_push.Client(1, KEY, endpoint="https://collector.test", timeout=1.0, retries=0,
                                  ssl_context=trusting())
         result, elapsed = timed(client.push, "a", "b", "c")
