@@ -193,14 +193,12 @@ def _json_string() -> Callable[[str], str]:
     return encode_basestring_ascii
 
 
-def _uuid5(namespace: bytes, name: str) -> bytes:
+def _uuid5(sha1: Callable[[bytes], Any], namespace: bytes, name: str) -> bytearray:
     """uuid.uuid5(namespace, name).bytes, without importing uuid."""
-    from hashlib import sha1
-
     digest = bytearray(sha1(namespace + name.encode("utf-8")).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return bytes(digest)
+    return digest
 
 
 class _Wire:
@@ -220,7 +218,7 @@ class _Wire:
         self.quote = quote
         self.account_id = account_id
         self.sdk_key = sdk_key
-        self.namespace = _uuid5(_uuid5(_NAMESPACE_URL, "https://vwo.com"), account_id)
+        self.namespace = bytes(_uuid5(sha1, bytes(_uuid5(sha1, _NAMESPACE_URL, "https://vwo.com")), account_id))
         env = quote_plus(sdk_key)
         self.push_head = base + _PUSH_PATH + "?random="
         self.push_middle = "&sdk=%s&sdk-v=%s&ap=server&sId=" % (_SDK_NAME, _SDK_VERSION)
@@ -241,10 +239,7 @@ class _Wire:
 
     def visitor_id(self, user_id: str) -> str:
         """`u` and `visId`: 32 upper-case hex digits.  A wrong one loses every push silently."""
-        digest = bytearray(self.sha1(self.namespace + user_id.encode("utf-8")).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x50
-        digest[8] = (digest[8] & 0x3F) | 0x80
-        return digest.hex().upper()
+        return _uuid5(self.sha1, self.namespace, user_id).hex().upper()
 
     def tags(self, key: str, value: str) -> str:
         """json.dumps({"u": {key: value}}) with the json module's defaults, as the SDK sends it."""
@@ -252,9 +247,8 @@ class _Wire:
 
     def push_url(self, u: str, key: str, value: str, now: float, rand: float) -> str:
         """Standard accounts (section 1): one GET a pair, parameters in the SDK's order; tags form-encoded."""
-        tags = '{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}"  # as self.tags: a hot path
         return "%s%r%s%d&u=%s%s%s" % (self.push_head, rand, self.push_middle, now, u, self.push_tail,
-                                      tags.translate(_FORM_ENCODE))
+                                      self.tags(key, value).translate(_FORM_ENCODE))
 
     def event_arch(self, u: str, pairs: List[Tuple[str, Any]], now: float, rand: float) -> Tuple[str, bytes]:
         """Event-architecture accounts (section 2): one POST /events/t carrying every pair."""
@@ -449,25 +443,31 @@ def _check_sdk_key(value: object) -> str:
     raise ValueError("sdk_key must be a non-empty str of printable ASCII without spaces (it travels in a header)")
 
 
+def _shown(value: object) -> str:
+    """A setting's value in a message: a number as it is, anything else only described."""
+    is_number = isinstance(value, (int, float)) and type(value) in (int, float, bool)
+    return repr(value) if is_number else _describe(value)
+
+
 def _check_number(name: str, value: object, *, low: float, high: float, low_ok: bool) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
         if (number > low or (low_ok and number == low)) and number <= high:  # NaN fails both
             return number
-    raise ValueError("%s must be a number %s %g and at most %g, got %r" % (
-        name, ">=" if low_ok else ">", low, high, value))
+    raise ValueError("%s must be a number %s %g and at most %g, got %s" % (
+        name, ">=" if low_ok else ">", low, high, _shown(value)))
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
         return value
-    raise ValueError("%s must be an int from %d to %d, got %r" % (name, low, high, value))
+    raise ValueError("%s must be an int from %d to %d, got %s" % (name, low, high, _shown(value)))
 
 
 def _check_flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError("%s must be True or False, got %r" % (name, value))
+    raise ValueError("%s must be True or False, got %s" % (name, _shown(value)))
 
 
 def _check_prefix(value: object) -> str:
@@ -1444,12 +1444,12 @@ class Client:
         except Exception as exc:  # noqa: BLE001 - the edge: whatever the arguments did, nothing was sent
             _log().warning("%s not sent: %s", kind, _error_text(exc))
             return False
-        if self._dry_run:
-            for _, req in requests:
-                _show(req)
-            return True
         failed = []
         try:
+            if self._dry_run:
+                for _, req in requests:
+                    _show(req)
+                return True
             for keys, req in requests:
                 reason = self._transport.deliver(req, deadline, self._retries, self._backoff, self._sleep,
                                                  self._jitter)
