@@ -882,7 +882,8 @@ def _dropped(conn: Any) -> bool:
 
     try:
         if hasattr(socket, "TCP_INFO"):
-            return conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] != _TCP_ESTABLISHED
+            state: bytes = conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)
+            return state[0] != _TCP_ESTABLISHED
         import select  # pragma: no cover - other systems
 
         if not hasattr(select, "poll"):  # pragma: no cover - Windows
