@@ -261,9 +261,10 @@ class _Wire:
 
     def batch_event(self, u: str, key: str, value: str, sid: int) -> str:
         """Section 3: one event of a batch, as JSON text; `t` is the tags JSON as a JSON string."""
-        # The tags JSON is printable ASCII (ensure_ascii): json.dumps of it would escape only
-        # backslashes and quotes, as these replaces do.
-        t = self.tags(key, value).replace("\\", "\\\\").replace('"', '\\"')
+        # The tags JSON (as tags() makes it; inline, for bulk runs it per row) is printable ASCII:
+        # json.dumps of it would escape only backslashes and quotes, as these replaces do.
+        t = ('{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}").replace(
+            "\\", "\\\\").replace('"', '\\"')
         return '{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": "%s", "eT": 3}' % (u, sid, t)
 
     def fme_body(self, u: str, pairs: List[Tuple[str, Any]], context: _Context, ms: int) -> str:
@@ -1925,6 +1926,7 @@ def _push_many(client: Client, rows: Iterable[_Row], batch_size: int,
     user: object = None  # exports list a user's rows together: the visitor id is made once for them
     u = ""
     now = client._now()
+    sid = int(now)
     iterator = iter(rows)
     while True:
         try:
@@ -1953,11 +1955,12 @@ def _push_many(client: Client, rows: Iterable[_Row], batch_size: int,
             context: Any = (user_id, None, None, 0)
             events.append(wire.fme_body(u, [(key, value)], context, int(now * 1000)))  # type: ignore[list-item]
         else:
-            events.append(wire.batch_event(u, key, value, int(now)))  # type: ignore[arg-type]
+            events.append(wire.batch_event(u, key, value, sid))  # type: ignore[arg-type]
         batch.append(row)
         if len(batch) == batch_size:
             send(batch, events)
             batch, events, now = [], [], client._now()
+            sid = int(now)
     if batch:
         send(batch, events)
     return result
