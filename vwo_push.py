@@ -1027,23 +1027,16 @@ class _Transport:
         """Close the idle connections (those in use close when their answer is read)."""
         with self._lock:
             idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for conn in connections:
-                conn.close()
+        _close_all(idle)
 
     def __del__(self) -> None:  # a client dropped without close(): no ResourceWarning for its sockets
-        idle = getattr(self, "_idle", {})
-        for connections in list(idle.values()):
-            for conn in connections:
-                conn.close()
+        _close_all(getattr(self, "_idle", {}))
 
     def after_fork(self) -> None:
         """In a forked child: the parent's connections and lock are the parent's, never used here."""
         idle, self._idle = self._idle, {}
         self._lock = _thread.allocate_lock()
-        for connections in idle.values():
-            for conn in connections:  # closes this process's copy only: nothing goes on the wire
-                conn.close()
+        _close_all(idle)  # this process's copies only: nothing goes on the wire
 
     # -- sending with retries -----------------------------------------------------------
 
@@ -1101,6 +1094,13 @@ class _Transport:
             # ProxyHandler rewrites the request it sends: a retry sends a clean copy, same body.
             headers = {k: v for k, v in original.header_items() if k != "Proxy-authorization"}
             req = _request(original.full_url, original.data, headers, original.origin_req_host)  # type: ignore[arg-type]
+
+
+def _close_all(idle: Dict[Any, List[Any]]) -> None:
+    """Close every connection of a pool's idle lists."""
+    for connections in list(idle.values()):
+        for conn in connections:
+            conn.close()
 
 
 class _BadSetting(Exception):
