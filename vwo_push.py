@@ -20,8 +20,9 @@ are those of the official SDKs: vwo-python-sdk 1.68.2, and vwo-fme-python-sdk
 
 The file reads in the order data flows through it; `grep -n "^# [0-9]" vwo_push.py`
 lists the sections: 1 protocol, 2 validation, 3 call forms, 4 transport, 5 client,
-6 bulk, 7 command line.  Importing it loads nothing beyond what Python loads at
-start-up: the network, JSON and logging modules are imported on first use.
+6 background sending, 7 bulk, 8 command line.  Importing it loads nothing beyond what
+Python loads at start-up: the network, JSON, logging, threading, asyncio and sqlite3
+modules are imported on first use.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the 
     import logging
     import socket
     import ssl
+    import threading
     import urllib.request
     from typing import (
         Any,
         Callable,
+        Deque,
         Dict,
         Iterable,
         Iterator,
@@ -57,11 +60,11 @@ if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the 
         overload,
     )
 
-    _Value = Union[str, int, float]  # str for FullStack accounts; FME attributes also take int, float and bool
+    _Value = Union[str, int, float, bool]  # FME attribute values; a push's dimension values are str
     _Context = Tuple[str, Optional[str], Optional[str], int]  # FME: id, user_agent, ip_address, session_id (0: now)
     _Call = Tuple[Any, List[Tuple[Any, Any]], str, bool]  # who, pairs, the argument holding the values, one pair?
     _Row = Any
-    _Outcome = Tuple[int, int, Optional[str]]  # events [start:end] of a batch, and None if accepted or why not
+    _Origin = Tuple[str, str, Optional[str]]  # scheme, host[:port], and the host tunnelled to through a proxy
 else:
     def overload(function):  # at run time the last definition wins; type checkers read typing.overload
         return function
@@ -208,11 +211,12 @@ class _Wire:
     same inputs give the same bytes.  The parts that never change are made once here.
     """
 
-    def __init__(self, account_id: str, sdk_key: str, base: str) -> None:
+    def __init__(self, account_id: str, sdk_key: str, base: str, fme: bool = False) -> None:
         from hashlib import sha1
         from urllib.parse import quote, quote_plus
 
         encode_basestring_ascii = _json_string()
+        self.fme = fme  # batches go to the FME endpoint, one event a call
         self.sha1 = sha1
         self.json_str = encode_basestring_ascii  # json.dumps(a str), with the json module's defaults
         self.quote = quote
@@ -261,10 +265,9 @@ class _Wire:
 
     def batch_event(self, u: str, key: str, value: str, sid: int) -> str:
         """Section 3: one event of a batch, as JSON text; `t` is the tags JSON as a JSON string."""
-        # The tags JSON (as tags() makes it; inline, for bulk runs it per row) is printable ASCII:
-        # json.dumps of it would escape only backslashes and quotes, as these replaces do.
-        t = ('{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}").replace(
-            "\\", "\\\\").replace('"', '\\"')
+        # The tags JSON is printable ASCII: json.dumps of it would escape only backslashes and
+        # quotes, as these replaces do.
+        t = self.tags(key, value).replace("\\", "\\\\").replace('"', '\\"')
         return '{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": "%s", "eT": 3}' % (u, sid, t)
 
     def fme_body(self, u: str, pairs: List[Tuple[str, Any]], context: _Context, ms: int) -> str:
@@ -300,10 +303,16 @@ class _Wire:
             headers["VWO-X-Forwarded-For"] = _header_value(ip.strip())
         return url, self.fme_body(u, pairs, context, ms).encode("ascii"), headers
 
-    def batch(self, events: List[str], fme: bool) -> Tuple[str, bytes, Dict[str, Any]]:
+    def events(self, u: str, who: Any, pairs: List[Tuple[str, Any]], now: float) -> List[str]:
+        """The batch events of one call: one a pair (FME: one a call, as the FME SDK queues them)."""
+        if self.fme:
+            return [self.fme_body(u, pairs, who, int(now * 1000))]
+        return [self.batch_event(u, key, value, int(now)) for key, value in pairs]
+
+    def batch(self, events: List[str]) -> Tuple[str, bytes, Dict[str, Any]]:
         """Sections 3 and 4: one POST carrying many events (at most 5000)."""
         body = ('{"ev": [' + ", ".join(events) + "]}").encode("ascii")
-        return (self.fme_batch_url if fme else self.batch_url), body, {"Authorization": self.sdk_key}
+        return (self.fme_batch_url if self.fme else self.batch_url), body, {"Authorization": self.sdk_key}
 
 
 def _header_value(text: str) -> Union[str, bytes]:
@@ -401,7 +410,10 @@ def _check_key(key: object, name: str) -> None:
         raise ValueError("%s is the reserved key %r, which carries the SDK key" % (name, _ENV_PROP))
 
 
-def _check_user_id(user_id: object) -> str:
+def _checked_user(user_id: object) -> str:
+    """A user id: a non-empty str of valid Unicode, any length (plain ASCII is checked fast)."""
+    if type(user_id) is str and user_id and user_id.isascii():
+        return user_id
     _check(user_id, "user_id", _text_problem(user_id, None))
     return user_id  # type: ignore[return-value]  # checked: a str
 
@@ -435,7 +447,7 @@ def _check_account_id(value: object) -> str:
         return str(value)
     if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
         return str(int(value))  # the visitor id hashes this text: "000123" and 123 must agree
-    raise ValueError("account_id must be a positive int or a str of digits, got %s" % _describe(value))
+    raise ValueError("account_id must be a positive int or a str of digits, got %s" % _shown(value))
 
 
 def _check_sdk_key(value: object) -> str:
@@ -445,9 +457,10 @@ def _check_sdk_key(value: object) -> str:
 
 
 def _shown(value: object) -> str:
-    """A setting's value in a message: a number as it is, anything else only described."""
-    is_number = isinstance(value, (int, float)) and type(value) in (int, float, bool)
-    return repr(value) if is_number else _describe(value)
+    """A setting's value in a message, as given (no setting is a secret but the key, which redaction hides):
+    a number or a short str as it is, anything else only described."""
+    plain = type(value) in (int, float, bool) or (type(value) is str and len(value) <= 100)
+    return repr(value) if plain else _describe(value)
 
 
 def _check_number(name: str, value: object, *, low: float, high: float, low_ok: bool) -> float:
@@ -478,7 +491,7 @@ def _check_prefix(value: object) -> str:
     if isinstance(value, str) and value and all(c in ok for c in value):
         return "/" + value
     raise ValueError("collection_prefix must be None or one path segment of letters, digits, '-' and '_', "
-                     "got %s" % _describe(value))
+                     "got %s" % _shown(value))
 
 
 def _check_endpoint(value: object) -> Tuple[str, str]:
@@ -505,7 +518,7 @@ def _check_endpoint(value: object) -> Tuple[str, str]:
                 netloc = parts.netloc.lower()
                 host, colon, port = netloc.rpartition(":")
                 return "%s://%s" % (parts.scheme, parts.netloc), host if colon and port.isdigit() else netloc
-    raise ValueError("endpoint %s, got %s" % (problem, _describe(value)))
+    raise ValueError("endpoint %s, got %s" % (problem, _shown(value)))
 
 
 def _is_loopback(host: str) -> bool:
@@ -558,15 +571,13 @@ def _push_pair(custom_dimension_key: object, custom_dimension_value: object, use
     """push(custom_dimension_key, custom_dimension_value, user_id)"""
     if not _plain(custom_dimension_key) or custom_dimension_key == _ENV_PROP:
         _check_key(custom_dimension_key, "custom_dimension_key")
-    if type(user_id) is not str or not user_id or not user_id.isascii():
-        _check_user_id(user_id)
-    return user_id, [(custom_dimension_key, custom_dimension_value)], "custom_dimension_value", True
+    return _checked_user(user_id), [(custom_dimension_key, custom_dimension_value)], "custom_dimension_value", True
 
 
 def _push_map(custom_dimension_map: Mapping[object, object], user_id: object) -> _Call:
     """push(custom_dimension_map, user_id)"""
     pairs = _map_pairs(custom_dimension_map, "custom_dimension_map")
-    return _check_user_id(user_id), pairs, "custom_dimension_map", False
+    return _checked_user(user_id), pairs, "custom_dimension_map", False
 
 
 def _attribute_pair(attribute_key: object, attribute_value: object, context: object) -> _Call:
@@ -642,16 +653,17 @@ def _call_form(kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> _Ca
 
 
 # ---------------------------------------------------------------------------
-# 4. Transport: urllib with keep-alive, one deadline for every phase, retries
+# 4. Transport: outcomes, the retry rule, the keep-alive pool, urllib's handler, one deadline
 # ---------------------------------------------------------------------------
-# A push has one deadline.  Every phase asks `_left(deadline)` for the time it may take:
-# name resolution (in a helper thread, so that the wait can be cut short), each address
-# connected to, the proxy CONNECT, the TLS handshake, each chunk sent, each read of the
-# answer.  Once the deadline has passed, `_left` raises and nothing more is sent.
+# A request has one deadline.  Every phase asks `_left(deadline)` for the time it may take:
+# waiting for a connection of the pool, name resolution (in a helper thread, so that the wait
+# can be cut short), each address connected to, the proxy CONNECT, the TLS handshake, each
+# chunk sent, each read of the answer.  Once the deadline has passed, `_left` raises and
+# nothing more is sent.  Nothing here knows what a dimension is.
 
 _BODY_GRACE = 0.25  # seconds an answer's body may take after its status line: keep-alive only
 _NEXT_ADDRESS = 0.25  # seconds before the next address of a name is tried beside a slow one
-_MAX_IDLE = 8  # idle connections kept per origin
+_MAX_PER_ORIGIN = 8  # connections a client keeps to one origin, in use or idle
 _MAX_BODY = 1 << 20  # an answer body is read for keep-alive only; more is not worth waiting for
 _CHUNK = 1 << 14  # bytes handed to the socket at a time, each under the time left
 
@@ -663,6 +675,110 @@ def _left(deadline: float) -> float:
         raise TimeoutError("timed out")
     return left
 
+
+# -- outcomes and the retry rule ---------------------------------------------------------
+
+class _Outcome:
+    """What became of one request, made once where the answer (or the error) arrived.
+
+    `status` is the HTTP status, 0 when no answer came; `retryable` says whether trying
+    again may help; `reason` is for people only: no code decides anything by its text.
+    """
+
+    __slots__ = ("reason", "retry_after", "retryable", "status")
+
+    def __init__(self, status: int, retryable: bool, reason: str, retry_after: Optional[float] = None) -> None:
+        self.status, self.retryable, self.reason, self.retry_after = status, retryable, reason, retry_after
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.status < 300
+
+    def __repr__(self) -> str:
+        return "_Outcome(%d, %r)" % (self.status, self.reason)
+
+
+def _answered(status: int, retry_after: Optional[str]) -> _Outcome:
+    """The outcome of an answer's status line (and its Retry-After, read only when a retry needs it)."""
+    if status in _RETRY_STATUSES:
+        return _Outcome(status, True, "HTTP %d" % status, _retry_after(retry_after))
+    return _Outcome(status, False, "HTTP %d" % status)
+
+
+def _failed(exc: BaseException) -> _Outcome:
+    """The outcome of an attempt that got no answer: final when retrying would not help."""
+    import http.client
+    import ssl
+    import urllib.error
+
+    text = _error_text(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _Outcome(0, False, "certificate not verified: %s" % _redact(str(exc.verify_message)))
+    if isinstance(exc, ssl.SSLError) and not _closed_while_idle(exc):
+        return _Outcome(0, False, "TLS error: %s" % text)
+    if isinstance(exc, (_BadSetting, urllib.error.URLError, http.client.InvalidURL, ValueError)):
+        return _Outcome(0, False, "bad proxy or URL setting: %s" % text)  # raised before any byte is sent
+    if isinstance(exc, OSError) and str(exc).startswith("Tunnel connection failed: "):
+        code = str(exc).split()[3]
+        retryable = code.isdigit() and int(code) in _RETRY_STATUSES  # 407 and the like are final
+        return _Outcome(0, retryable, "proxy answered CONNECT with %s" % code)
+    if isinstance(exc, (OSError, http.client.HTTPException)):
+        return _Outcome(0, True, text)
+    return _Outcome(0, False, text)  # not a network error: a bug somewhere, which retrying would repeat
+
+
+def _next_try(outcome: _Outcome, tries: int, retries: int, backoff: float, jitter: Callable[[], float],
+              deadline: float) -> Tuple[Optional[float], _Outcome]:
+    """The retry rule, for threads and asyncio alike: seconds to wait before trying again, or None
+    when `outcome` (returned, its reason completed) is final."""
+    if outcome.accepted or not outcome.retryable or tries >= retries:
+        return None, outcome
+    wait = outcome.retry_after
+    if wait is None:
+        wait = backoff * (2 ** tries) * jitter()
+    if wait >= deadline - time.monotonic():  # never sleep past the deadline
+        reason = "%s; no time left to wait %.2f s for a retry" % (outcome.reason, wait)
+        return None, _Outcome(outcome.status, False, reason)
+    return wait, outcome
+
+
+def _deliver(attempt: Callable[[urllib.request.Request, float], _Outcome], req: urllib.request.Request,
+             deadline: float, retries: int, backoff: float, sleep: Callable[[float], None],
+             jitter: Callable[[], float], counts: _Stats) -> _Outcome:
+    """Send `req` until it is accepted, refused for good, out of retries or out of time."""
+    tries = 0
+    while True:
+        if tries:
+            next(counts.retries)
+        next(counts.requests)
+        wait, outcome = _next_try(attempt(req, deadline), tries, retries, backoff, jitter, deadline)
+        if wait is None:
+            return outcome
+        sleep(wait)
+        tries += 1
+
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    from email.utils import mktime_tz, parsedate_tz
+
+    try:
+        parsed = parsedate_tz(value)
+        return None if parsed is None else max(0.0, mktime_tz(parsed) - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+class _BadSetting(Exception):
+    """A setting the request cannot be sent with (a malformed proxy URL): not retried."""
+
+
+# -- connecting: names, addresses, reads and writes under the deadline ------------------------
 
 class _Lookup:
     """One getaddrinfo under way in a helper thread; callers that need the same name wait on it."""
@@ -901,199 +1017,73 @@ def _dropped(conn: Any) -> bool:
 _TCP_ESTABLISHED = 1  # tcpi_state, the first byte of Linux's struct tcp_info
 
 
-_transports: Any = None  # a WeakSet of every _Transport: closed at exit, reset after fork
+# -- the pool ----------------------------------------------------------------------------------
 
+class _Pool:
+    """Kept-alive connections: at most `limit` to an origin, in use or idle, whatever the threads do.
 
-class _Transport:
-    """The urllib handler for http and https: kept-alive connections, every byte under one deadline.
-
-    urllib's own AbstractHTTPHandler.do_open sends `Connection: close` with every request,
-    so each push would pay a TCP (and TLS) handshake.  This handler takes its place in an
-    OpenerDirector after ProxyHandler, so proxies from the environment (CONNECT tunnels
-    included) work as for urlopen, and https verifies certificates with the SSL context.
-    It quacks like urllib.request.BaseHandler rather than subclassing it, so that
-    importing this module does not import urllib.
+    A request takes an idle connection, or a place for a new one; when all are taken it
+    waits, within its own deadline, for one to come back.  So sixteen threads on one client
+    share eight connections instead of opening and closing them as their timing falls.
+    Fork-aware (the registry resets it in a child) and closable; the sockets of a dropped
+    pool close by reference counting: nothing holds a pool but its owner.
     """
 
-    handler_order = 500
+    def __init__(self, limit: int = _MAX_PER_ORIGIN) -> None:
+        self.limit = limit
+        self.closed = False
+        self._reset()
+        _life.add("pool", self)
 
-    def __init__(self, ssl_context: Optional[ssl.SSLContext]) -> None:
-        global _transports
-        self._context = ssl_context
-        self._idle: Dict[Tuple[str, str, Optional[str]], List[Any]] = {}
-        self._lock = _thread.allocate_lock()
-        self._opener: Optional[urllib.request.OpenerDirector] = None
-        self._proxied: frozenset[str] = frozenset()  # the schemes the environment proxies
-        self.parent: Any = None
-        if _transports is None:
-            import weakref
+    def _reset(self) -> None:
+        import threading
 
-            _transports = weakref.WeakSet()
-            if hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=_after_fork_in_child)
-        _transports.add(self)
+        self._cond = threading.Condition(threading.Lock())
+        self._idle: Dict[_Origin, List[Any]] = {}
+        self._busy: Dict[_Origin, int] = {}
 
-    # -- what OpenerDirector calls ------------------------------------------------
-
-    def add_parent(self, parent: Any) -> None:
-        self.parent = parent
-
-    def __lt__(self, other: Any) -> bool:
-        return self.handler_order < getattr(other, "handler_order", 500)
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._exchange(req, time.monotonic() + (req.timeout or 0.0))
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self._exchange(req, time.monotonic() + (req.timeout or 0.0))
-
-    # -- one exchange ----------------------------------------------------------------
-
-    def _exchange(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
-        """Send `req` and read its answer by `deadline`, on a kept or a new connection."""
-        if req.type not in ("http", "https") or not req.host:  # ProxyHandler passes such a proxy on
-            raise _BadSetting("a proxy setting with %s" % ("no host" if req.host == "" else
-                                                             "a scheme urllib cannot speak: %s" % req.type))
-        tunnel: Optional[str] = req._tunnel_host  # type: ignore[attr-defined]  # set by ProxyHandler
-        key = (req.type, req.host, tunnel)
-        conn = self._checkout(key)
-        if conn is not None:
-            try:
-                return self._roundtrip(key, conn, req, deadline, reused=True)
-            except _IdleClose as idle:
-                # The server closed the kept connection before answering.  A request that
-                # never fully left is sent again on a new connection, without using a
-                # retry; so is a GET.  A POST the server may have read counts as an attempt.
-                if idle.read and req.get_method() != "GET":
-                    raise idle.error from None
-        conn = _connection_class(req.type == "https")(req.host)
-        if req.type == "https":
-            if self._context is None:  # once: loading the CA store costs milliseconds
-                import ssl
-
-                self._context = ssl.create_default_context()  # system store, or SSL_CERT_FILE
-            conn.tls = self._context
-        if tunnel:
-            auth = req.headers.get("Proxy-authorization")
-            conn.set_tunnel(tunnel, headers={"Proxy-Authorization": auth} if auth else None)
-        return self._roundtrip(key, conn, req, deadline, reused=False)
-
-    def _roundtrip(self, key: Tuple[str, str, Optional[str]], conn: Any, req: urllib.request.Request,
-                   deadline: float, reused: bool) -> http.client.HTTPResponse:
-        conn.deadline = deadline
-        headers = req.headers
-        if key[2] and "Proxy-authorization" in headers:  # it went to the proxy in the CONNECT
-            headers = {k: v for k, v in headers.items() if k != "Proxy-authorization"}
-        sent = False
-        try:
-            conn.request(req.get_method(), req.selector, req.data, headers)
-            sent = True
-            response: http.client.HTTPResponse = conn.getresponse()
-        except BaseException as exc:
+    def acquire(self, origin: _Origin, deadline: float) -> Any:
+        """A kept connection to reuse, or None with a place held for a new one; release() gives it back."""
+        with self._cond:
+            while True:
+                idle = self._idle.get(origin)
+                busy = self._busy.get(origin, 0)
+                if idle or busy < self.limit:
+                    break
+                self._cond.wait(_left(deadline))
+            self._busy[origin] = busy + 1
+            conn = idle.pop() if idle else None
+        if conn is not None and _dropped(conn):  # the server closed it while it was idle
             conn.close()
-            if reused and _closed_while_idle(exc):
-                raise _IdleClose(exc, read=sent) from None
-            raise
-        # The status line decides.  The body is read for keep-alive only, for at most
-        # 0.25 s: a body that stalls costs the connection, not the push or its time.
-        conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
-        try:  # noqa: SIM105 - contextlib.suppress would import contextlib, a cold start's worth
-            # read() when the length is known: read(amt) allocates amt bytes on Python 3.8
-            response.read() if response.length is not None and response.length <= _MAX_BODY else \
-                response.read(_MAX_BODY)
-        except Exception:  # noqa: BLE001 - a body cut short or stalled: only the connection is lost
-            pass
-        if response.isclosed() and conn.sock is not None:
-            with self._lock:
-                idle = self._idle.setdefault(key, [])
-                if len(idle) < _MAX_IDLE:
-                    idle.append(conn)
-                    conn = None
-        if conn is not None:
-            response.close()
-            conn.close()
-        return response
+            return None
+        return conn
 
-    def _checkout(self, key: Tuple[str, str, Optional[str]]) -> Any:
-        while True:
-            with self._lock:
-                idle = self._idle.get(key)
-                conn = idle.pop() if idle else None
-            if conn is None or not _dropped(conn):
-                return conn
+    def release(self, origin: _Origin, conn: Any) -> None:
+        """Give back a place; `conn`, when it can carry another request, is kept for the next one."""
+        with self._cond:
+            self._busy[origin] = self._busy.get(origin, 1) - 1
+            if conn is not None and not self.closed:
+                self._idle.setdefault(origin, []).append(conn)
+                conn = None
+            self._cond.notify()
+        if conn is not None:
             conn.close()
 
     def close(self) -> None:
-        """Close the idle connections (those in use close when their answer is read)."""
-        with self._lock:
+        """Close the idle connections; those in use are closed when they come back."""
+        with self._cond:
+            self.closed = True
             idle, self._idle = self._idle, {}
         _close_all(idle)
 
-    def __del__(self) -> None:  # a client dropped without close(): no ResourceWarning for its sockets
+    def __del__(self) -> None:  # its owner was dropped without close(): no ResourceWarning for its sockets
         _close_all(getattr(self, "_idle", {}))
 
     def after_fork(self) -> None:
         """In a forked child: the parent's connections and lock are the parent's, never used here."""
-        idle, self._idle = self._idle, {}
-        self._lock = _thread.allocate_lock()
+        idle = self._idle
+        self._reset()
         _close_all(idle)  # this process's copies only: nothing goes on the wire
-
-    # -- sending with retries -----------------------------------------------------------
-
-    def _attempt(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
-        """One attempt, its answer read: through ProxyHandler when the environment proxies the scheme."""
-        opener = self._opener
-        if opener is None:
-            import urllib.request
-
-            proxies = urllib.request.ProxyHandler()  # reads the environment's proxies, as urlopen does
-            opener = urllib.request.OpenerDirector()
-            opener.add_handler(proxies)
-            opener.add_handler(self)  # type: ignore[arg-type]
-            self._opener, self._proxied = opener, frozenset(proxies.proxies)  # type: ignore[attr-defined]
-        if req.type not in self._proxied:  # what OpenerDirector.open would do, without its handler chains
-            return self._exchange(req, deadline)
-        response: Optional[http.client.HTTPResponse] = opener.open(req, timeout=deadline - time.monotonic())
-        if response is None:  # a proxy URL with a scheme urllib has no handler for
-            raise _BadSetting("no handler for %s URLs (check the *_PROXY settings)" % req.type)
-        return response
-
-    def deliver(self, req: urllib.request.Request, deadline: float, retries: int, backoff: float,
-                sleep: Callable[[float], None], jitter: Callable[[], float]) -> Optional[str]:
-        """Send `req` with retries until `deadline`: None when accepted (2xx), else why not."""
-        attempt = 0
-        original = req
-        while True:
-            if time.monotonic() >= deadline:
-                return "timed out" + (" after %d attempt(s)" % attempt if attempt else "")
-            wait = None
-            try:
-                response = self._attempt(req, deadline)
-            except Exception as exc:  # noqa: BLE001 - sorted into retried or not just below
-                reason, final = _failure(exc)
-                _trace(req, reason)
-                if final:
-                    return reason
-            else:
-                status = response.status
-                _trace(req, str(status))
-                if 200 <= status < 300:
-                    return None
-                reason = "HTTP %d" % status
-                if status not in _RETRY_STATUSES:
-                    return reason
-                wait = _retry_after(response.getheader("Retry-After"))
-            if attempt >= retries:
-                return reason
-            if wait is None:
-                wait = backoff * (2 ** attempt) * jitter()
-            if wait >= deadline - time.monotonic():
-                return "%s; no time left to wait %.2f s for a retry" % (reason, wait)
-            sleep(wait)
-            attempt += 1
-            # ProxyHandler rewrites the request it sends: a retry sends a clean copy, same body.
-            headers = {k: v for k, v in original.header_items() if k != "Proxy-authorization"}
-            req = _request(original.full_url, original.data, headers, original.origin_req_host)  # type: ignore[arg-type]
 
 
 def _close_all(idle: Dict[Any, List[Any]]) -> None:
@@ -1103,45 +1093,158 @@ def _close_all(idle: Dict[Any, List[Any]]) -> None:
             conn.close()
 
 
-class _BadSetting(Exception):
-    """A setting the request cannot be sent with (a malformed proxy URL): not retried."""
+# -- urllib's handler and one attempt --------------------------------------------------------
+
+class _Handler:
+    """The urllib handler for http and https, with one job: open a request's connection, kept alive.
+
+    urllib's own AbstractHTTPHandler.do_open sends `Connection: close` with every request,
+    so each push would pay a TCP (and TLS) handshake.  This handler takes its place in an
+    OpenerDirector after ProxyHandler, so proxies from the environment (CONNECT tunnels
+    included) work as for urlopen, and https verifies certificates with the SSL context.
+    It quacks like urllib.request.BaseHandler rather than subclassing it (importing this
+    module imports no urllib), and holds its pool weakly: OpenerDirector and ProxyHandler
+    refer to each other, and a pool reachable from that cycle would be closed by the cyclic
+    GC, socket by socket with a ResourceWarning, instead of by its owner's reference count.
+    """
+
+    handler_order = 500
+
+    def __init__(self, pool: _Pool, context: Optional[ssl.SSLContext]) -> None:
+        import weakref
+
+        self._pool = weakref.ref(pool)
+        self.context = context
+
+    def add_parent(self, parent: Any) -> None:
+        """OpenerDirector's back reference: not kept, so that no cycle runs through this handler."""
+
+    def __lt__(self, other: Any) -> bool:
+        return self.handler_order < getattr(other, "handler_order", 500)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.exchange(req, time.monotonic() + (req.timeout or 0.0))
+
+    https_open = http_open
+
+    def exchange(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
+        """Send `req` and read its answer by `deadline`, on a kept or a new connection."""
+        if req.type not in ("http", "https") or not req.host:  # ProxyHandler passes such a proxy on
+            raise _BadSetting("a proxy setting with %s" % ("no host" if req.host == "" else
+                                                             "a scheme urllib cannot speak: %s" % req.type))
+        pool = self._pool()
+        if pool is None:  # pragma: no cover - the owner is gone while its request runs: cannot happen
+            raise _BadSetting("the client's connections are gone")
+        tunnel: Optional[str] = req._tunnel_host  # type: ignore[attr-defined]  # set by ProxyHandler
+        origin = (req.type, req.host, tunnel)
+        conn = pool.acquire(origin, deadline)
+        kept = None
+        try:
+            if conn is not None:
+                try:
+                    response, kept = _roundtrip(conn, req, deadline, reused=True)
+                    return response
+                except _IdleClose as idle:
+                    # The server closed the kept connection before answering.  A request that
+                    # never fully left is sent again on a new connection, without using a
+                    # retry; so is a GET.  A POST the server may have read counts as an attempt.
+                    if idle.read and req.get_method() != "GET":
+                        raise idle.error from None
+            response, kept = _roundtrip(self._connection(req, tunnel), req, deadline, reused=False)
+            return response
+        finally:
+            pool.release(origin, kept)
+
+    def _connection(self, req: urllib.request.Request, tunnel: Optional[str]) -> Any:
+        conn = _connection_class(req.type == "https")(req.host)
+        if req.type == "https":
+            if self.context is None:  # once: loading the CA store costs milliseconds
+                import ssl
+
+                self.context = ssl.create_default_context()  # system store, or SSL_CERT_FILE
+            conn.tls = self.context
+        if tunnel:
+            auth = req.headers.get("Proxy-authorization")
+            conn.set_tunnel(tunnel, headers={"Proxy-Authorization": auth} if auth else None)
+        return conn
 
 
-def _failure(exc: BaseException) -> Tuple[str, bool]:
-    """Why an attempt failed, and whether that is final (retrying would not help)."""
-    import http.client
-    import ssl
-    import urllib.error
-
-    text = _error_text(exc)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return "certificate not verified: %s" % _redact(str(exc.verify_message)), True
-    if isinstance(exc, ssl.SSLError) and not _closed_while_idle(exc):
-        return "TLS error: %s" % text, True
-    if isinstance(exc, (_BadSetting, urllib.error.URLError, http.client.InvalidURL, ValueError)):
-        return "bad proxy or URL setting: %s" % text, True  # urllib raises these before any byte is sent
-    if isinstance(exc, OSError) and str(exc).startswith("Tunnel connection failed: "):
-        code = str(exc).split()[3]
-        return "proxy answered CONNECT with %s" % code, not code.isdigit() or int(code) not in _RETRY_STATUSES
-    if isinstance(exc, (OSError, http.client.HTTPException)):
-        return text, False
-    return text, True  # not a network error: a bug somewhere, which retrying would repeat
-
-
-def _retry_after(value: Optional[str]) -> Optional[float]:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    from email.utils import mktime_tz, parsedate_tz
-
+def _roundtrip(conn: Any, req: urllib.request.Request, deadline: float,
+               reused: bool) -> Tuple[http.client.HTTPResponse, Any]:
+    """One request on `conn`, its answer read: the response, and `conn` if it can be kept (else None)."""
+    conn.deadline = deadline
+    headers = req.headers
+    if conn._tunnel_host and "Proxy-authorization" in headers:  # it went to the proxy in the CONNECT
+        headers = {k: v for k, v in headers.items() if k != "Proxy-authorization"}
+    sent = False
     try:
-        parsed = parsedate_tz(value)
-        return None if parsed is None else max(0.0, mktime_tz(parsed) - time.time())
-    except (TypeError, ValueError, OverflowError, IndexError):
-        return None
+        conn.request(req.get_method(), req.selector, req.data, headers)
+        sent = True
+        response: http.client.HTTPResponse = conn.getresponse()
+    except BaseException as exc:
+        conn.close()
+        if reused and _closed_while_idle(exc):
+            raise _IdleClose(exc, read=sent) from None
+        raise
+    # The status line decides.  The body is read for keep-alive only, for at most
+    # 0.25 s: a body that stalls costs the connection, not the push or its time.
+    conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
+    try:  # noqa: SIM105 - contextlib.suppress would import contextlib, a cold start's worth
+        # read() when the length is known: read(amt) allocates amt bytes on Python 3.8
+        response.read() if response.length is not None and response.length <= _MAX_BODY else \
+            response.read(_MAX_BODY)
+    except Exception:  # noqa: BLE001 - a body cut short or stalled: only the connection is lost
+        pass
+    if response.isclosed() and conn.sock is not None:
+        return response, conn
+    response.close()
+    conn.close()
+    return response, None
+
+
+class _Transport:
+    """One attempt at a request, its answer read: an _Outcome, never an exception.
+
+    Through urllib's ProxyHandler when the environment proxies the request's scheme, as
+    urlopen would; straight to the handler otherwise (OpenerDirector's handler chains
+    would cost a tenth of a push, for nothing to do).
+    """
+
+    def __init__(self, pool: _Pool, context: Optional[ssl.SSLContext]) -> None:
+        self.pool = pool
+        self.handler = _Handler(pool, context)
+        self._opener: Optional[urllib.request.OpenerDirector] = None
+        self._proxied: frozenset[str] = frozenset()  # the schemes the environment proxies
+
+    def attempt(self, req: urllib.request.Request, deadline: float) -> _Outcome:
+        try:
+            response = self._open(req, deadline)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome, sorted by _failed
+            outcome = _failed(exc)
+        else:
+            status = response.status
+            outcome = _answered(status, response.getheader("Retry-After") if status in _RETRY_STATUSES else None)
+        _trace(req, outcome.reason)
+        return outcome
+
+    def _open(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
+        opener = self._opener
+        if opener is None:
+            import urllib.request
+
+            proxies = urllib.request.ProxyHandler()  # reads the environment's proxies, as urlopen does
+            opener = urllib.request.OpenerDirector()
+            opener.add_handler(proxies)
+            opener.add_handler(self.handler)  # type: ignore[arg-type]
+            self._opener, self._proxied = opener, frozenset(proxies.proxies)  # type: ignore[attr-defined]
+        if req.type not in self._proxied:  # what OpenerDirector.open would do, without its handler chains
+            return self.handler.exchange(req, deadline)
+        # ProxyHandler rewrites the request it opens: it gets a copy, so that a retry starts clean.
+        copy = _request(req.full_url, req.data, dict(req.header_items()), req.origin_req_host)  # type: ignore[arg-type]
+        response: Optional[http.client.HTTPResponse] = opener.open(copy, timeout=_left(deadline))
+        if response is None:  # a proxy URL with a scheme urllib has no handler for
+            raise _BadSetting("no handler for %s URLs (check the *_PROXY settings)" % req.type)
+        return response
 
 
 def _trace(req: urllib.request.Request, outcome: str) -> None:
@@ -1161,6 +1264,7 @@ def _prepare_imports() -> None:
     A fork while a thread is inside a first import leaves that module's import lock
     held in the child forever; our threads never import.
     """
+    import collections  # noqa: F401
     import email.utils  # noqa: F401 - Retry-After dates
     import encodings.idna  # noqa: F401 - names that are not ASCII
     import errno  # noqa: F401
@@ -1174,23 +1278,277 @@ def _prepare_imports() -> None:
 
     _connection_class(True)
     _log()
-
-
-def _after_fork_in_child() -> None:
-    """After os.fork(), in the child: nothing of the parent's (socket, lock, lookup, queue) is used."""
-    global _lookups, _lookups_lock
-    _lookups, _lookups_lock = {}, _thread.allocate_lock()
-    for transport in list(_transports or ()):
-        transport.after_fork()
-    for batcher in list(_batchers or ()):
-        batcher.after_fork()
-
-
 # ---------------------------------------------------------------------------
-# 5. Client: configuration, push and set_attribute, batch mode, close; launch and push
+# 5. Client: configuration, push and set_attribute, stats, close; launch and the module's push
 # ---------------------------------------------------------------------------
 
-class Client:
+class _Stats:
+    """What became of a client's events (stats()): each count an itertools.count.
+
+    next() on an itertools.count is one C call, atomic under the GIL, so the push path
+    takes no lock for its counts.  A snapshot reads the settled counts before `events`,
+    so that `pending`, the rest, is never below zero.
+    """
+
+    __slots__ = ("__weakref__", "accepted", "events", "invalid", "not_accepted", "refused_queue_full", "requests",
+                 "retries")
+    accepted: Iterator[int]
+    events: Iterator[int]
+    invalid: Iterator[int]
+    not_accepted: Iterator[int]
+    refused_queue_full: Iterator[int]
+    requests: Iterator[int]
+    retries: Iterator[int]
+
+    def __init__(self) -> None:
+        self.after_fork()
+        _life.add("counts", self)
+
+    def after_fork(self) -> None:
+        """From zero (in a forked child: what the parent counted is the parent's)."""
+        import itertools
+
+        for name in self.__slots__[1:]:
+            setattr(self, name, itertools.count())
+
+    def snapshot(self) -> Dict[str, int]:
+        counts = {name: _count_of(getattr(self, name)) for name in ("accepted", "not_accepted", "events", "invalid",
+                                                                    "refused_queue_full", "requests", "retries")}
+        counts["pending"] = counts["events"] - counts["accepted"] - counts["not_accepted"]
+        return counts
+
+
+def _add(counter: Iterator[int], n: int) -> None:
+    """Advance an itertools.count by n, in C: atomic under the GIL, as next() is."""
+    if n == 1:
+        next(counter)
+    elif n > 1:
+        import collections
+        import itertools
+
+        collections.deque(itertools.islice(counter, n), maxlen=0)
+
+
+def _count_of(counter: Iterator[int]) -> int:
+    """Where an itertools.count stands, read from its repr ("count(42)") without advancing it."""
+    return int(repr(counter)[6:-1])
+
+
+_DRY_RUN = None  # the outcome of a request a dry run shows instead of sending (made with the first)
+
+
+class _Sender:
+    """What a client sends with, and all that batch mode and push_many see of it: send a request, post events.
+
+    It holds the transport, the retry settings and the counts, and no reference to its
+    client, so that a batch sender thread never keeps a dropped client alive.  Tests
+    replace `_sleep` and `_jitter`.
+    """
+
+    def __init__(self, wire: _Wire, transport: _Transport, host: str, timeout: float, retries: int, backoff: float,
+                 dry_run: bool, counts: _Stats) -> None:
+        import random
+
+        self.wire, self.transport, self.host, self.counts = wire, transport, host, counts
+        self.timeout, self.retries, self.backoff, self.dry_run = timeout, retries, backoff, dry_run
+        self._random = random.random
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _jitter(self) -> float:
+        return 0.5 + self._random() / 2
+
+    def send(self, req: urllib.request.Request, deadline: float, transport: Optional[_Transport] = None) -> _Outcome:
+        """One request, retried as the rule says until `deadline` (a dry run shows it instead)."""
+        if self.dry_run:
+            global _DRY_RUN
+            _show(req)
+            _DRY_RUN = _DRY_RUN or _Outcome(200, False, "dry run: not sent")
+            return _DRY_RUN
+        return _deliver((transport or self.transport).attempt, req, deadline, self.retries, self.backoff,
+                        self._sleep, self._jitter, self.counts)
+
+    def post(self, events: List[str], stop_by: Optional[float] = None,
+             transport: Optional[_Transport] = None) -> List[Tuple[int, int, _Outcome]]:
+        """POST events through batch-events, within one timeout (and by `stop_by`); a 413 splits them in halves.
+
+        Returns (start, end, outcome) for events[start:end] of each request made, and counts them.
+        """
+        url, body, headers = self.wire.batch(events)
+        deadline = time.monotonic() + self.timeout
+        if stop_by is not None:
+            deadline = min(deadline, stop_by)
+        outcome = self.send(_request(url, body, headers, self.host), deadline, transport)
+        if outcome.status == 413 and len(events) > 1:  # too large: each half goes on its own
+            half = len(events) // 2
+            first = self.post(events[:half], stop_by, transport)
+            return first + [(start + half, end + half, o) for start, end, o in self.post(events[half:], stop_by,
+                                                                                           transport)]
+        _add(self.counts.accepted if outcome.accepted else self.counts.not_accepted, len(events))
+        if not outcome.accepted:
+            _log().warning("batch of %d event(s) not accepted: %s", len(events), outcome.reason)
+        return [(0, len(events), outcome)]
+
+
+def _show(req: urllib.request.Request) -> None:
+    """A dry run's output: each request it would send, at INFO on the vwo_push logger (the key hidden).
+
+    The record carries the request's text, redacted, as `vwo_push_request`: the command line
+    prints it on stdout.
+    """
+    body = "" if req.data is None else "\n" + bytes(req.data).decode("ascii")  # type: ignore[arg-type]
+    text = _redact("%s %s%s" % (req.get_method(), req.full_url, body))
+    _log().info("dry run: %s", text, extra={"vwo_push_request": text})
+
+
+class _Account:
+    """What Client and AsyncClient share: the checked configuration, and building requests from calls."""
+
+    _fme: bool
+    _timeout: float
+
+    def _configure(self, options: Dict[str, Any]) -> None:
+        """Check every setting, then take shape: nothing is made before all of them passed.
+
+        Raises ValueError naming the setting; a key passed in the wrong place is never shown.
+        """
+        sdk_key = options["sdk_key"]
+        try:
+            self._check(options)
+        except ValueError as exc:
+            raise ValueError(_redact(str(exc), sdk_key if isinstance(sdk_key, str) else "")) from None
+
+    def _check(self, options: Dict[str, Any]) -> None:
+        account_id = _check_account_id(options["account_id"])
+        sdk_key = _check_sdk_key(options["sdk_key"])
+        event_arch = _check_flag("event_arch", options["event_arch"])
+        fme = _check_flag("fme", options["fme"])
+        if fme and event_arch:
+            raise ValueError("event_arch does not apply to FME clients (fme=True)")
+        endpoint, host = _check_endpoint(options["endpoint"])
+        prefix = _check_prefix(options["collection_prefix"])
+        timeout = _check_number("timeout", options["timeout"], low=0, high=86400, low_ok=False)
+        retries = _check_int("retries", options["retries"], 0, 100)
+        backoff = _check_number("backoff", options["backoff"], low=0, high=86400, low_ok=True)
+        dry_run = _check_flag("dry_run", options["dry_run"])
+        if options["ssl_context"] is not None:
+            import ssl
+
+            if not isinstance(options["ssl_context"], ssl.SSLContext):
+                raise ValueError("ssl_context must be an ssl.SSLContext or None")
+        batch = _check_batch_events(options.get("batch_events"))
+        import random
+        import weakref
+
+        options.update(account_id=account_id, timeout=timeout, backoff=backoff, batch_events=batch)
+        self._options = options
+        self._fme, self._event_arch, self._dry_run = fme, event_arch, dry_run
+        self._timeout, self._retries, self._backoff = timeout, retries, backoff
+        self._host = host
+        self._random = random.random
+        self._wire = _Wire(account_id, sdk_key, endpoint + prefix, fme)
+        self._value_problem = _typed_problem if fme else _text_problem
+        self._counts = _Stats()
+        # The key is hidden in every record while anything that may log it lives: the wire's
+        # users (a batch sender may outlive its client).
+        _remember_secret(sdk_key)
+        weakref.finalize(self._wire, _forget_secret, sdk_key).atexit = False
+
+    def __repr__(self) -> str:
+        options = self._options
+        return _redact("vwo_push.%s(account_id=%s, sdk_key=%r, fme=%r, event_arch=%r, endpoint=%r, "
+                       "collection_prefix=%r, dry_run=%r%s)" % (
+                           type(self).__name__, options["account_id"], _REDACTED, self._fme, self._event_arch,
+                           options["endpoint"], options["collection_prefix"], self._dry_run, self._repr_more()))
+
+    def _repr_more(self) -> str:
+        return ""
+
+    # Hook that tests replace: the wall clock, for timestamps.
+    def _now(self) -> float:
+        return time.time()
+
+    def stats(self) -> Dict[str, int]:
+        """What became of every event this client was given, counted since it was made.
+
+        Returns:
+            events (given, valid), accepted (VWO answered 2xx), not_accepted (refused, failed
+            after retries, or dropped), pending (queued or in flight), refused_queue_full,
+            invalid (calls refused for invalid input), requests and retries (HTTP attempts).
+            events == accepted + not_accepted + pending, at every moment.
+        """
+        return self._counts.snapshot()
+
+    @overload
+    def build_requests(self, custom_dimension_key: str, custom_dimension_value: str,
+                       user_id: str) -> List[urllib.request.Request]: ...
+
+    @overload
+    def build_requests(self, custom_dimension_map: Mapping[str, str],  # noqa: F811
+                       user_id: str) -> List[urllib.request.Request]: ...
+
+    def build_requests(self, *args: Any, **kwargs: Any) -> List[urllib.request.Request]:  # noqa: F811
+        """The requests `push` would send for these arguments, without sending them.
+
+        Returns:
+            One GET a pair (standard accounts), or one POST (event architecture, FME); in
+            batch mode, the batch-events POST that would carry this call's events.
+
+        Raises:
+            ValueError: an invalid key, value, map or user id.
+            TypeError: no call form of `push` takes these arguments.
+        """
+        try:
+            who, pairs = self._read("push", args, kwargs)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(_redact(str(exc))) from None
+        if self._options.get("batch_events") is not None:
+            url, body, headers = self._wire.batch(self._events(who, pairs))
+            return [_request(url, body, headers, self._host)]
+        return [req for _, _, req in self._requests(who, pairs)]
+
+    def _read(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> Tuple[Any, List[Tuple[str, Any]]]:
+        """The checked user (FME: context) and pairs of a call; raises TypeError or ValueError."""
+        if kind == "set_attribute" and not self._fme:
+            raise ValueError("set_attribute needs a client made with fme=True")
+        who, pairs, name, single = _call_form(kind, args, kwargs)
+        problem = self._value_problem
+        for number, (_, value) in enumerate(pairs, 1):
+            text = None if _plain(value) else problem(value)
+            if text is not None:
+                raise ValueError("%s %s" % (name if single else "the value of pair #%d of %s" % (number, name), text))
+        if self._fme and kind == "push":
+            who = (who, None, None, 0)
+        return who, pairs
+
+    def _requests(self, who: Any, pairs: List[Tuple[str, Any]]) -> List[Tuple[List[str], int,
+                                                                             urllib.request.Request]]:
+        """The requests of one call, each with the keys and the number of events it carries."""
+        wire, now, host = self._wire, self._now(), self._host
+        if self._fme:
+            url, body, headers = wire.fme_event(wire.visitor_id(who[0]), pairs, who, now, self._random())
+            return [([key for key, _ in pairs], 1, _request(url, body, headers, host))]
+        u = wire.visitor_id(who)
+        if self._event_arch:
+            url, body = wire.event_arch(u, pairs, now, self._random())
+            return [([key for key, _ in pairs], len(pairs), _request(url, body, None, host))]
+        return [([key], 1, _request(wire.push_url(u, key, value, now, self._random()), None, None, host))
+                for key, value in pairs]
+
+    def _events(self, who: Any, pairs: List[Tuple[str, Any]]) -> List[str]:
+        """The batch events of one call: one a pair (FME: one a call, as the FME SDK queues them)."""
+        wire = self._wire
+        return wire.events(wire.visitor_id(who[0] if self._fme else who), who, pairs, self._now())
+
+    def _unsent(self, kind: str, n: int, why: str) -> bool:
+        """A call's n events that will not go: counted not accepted, a WARNING says why."""
+        _add(self._counts.not_accepted, n)
+        _log().warning("%s not sent: %s", kind, why)
+        return False
+
+
+class Client(_Account):
     """Pushes custom dimensions (or, with fme=True, FME visitor attributes) for one VWO account.
 
     A client may be shared by threads; it keeps connections open between requests, so
@@ -1223,59 +1581,24 @@ class Client:
         Raises:
             ValueError: a setting is out of its range; the message says which, never the key.
         """
-        options = {"account_id": account_id, "sdk_key": sdk_key, "event_arch": event_arch, "fme": fme,
-                   "collection_prefix": collection_prefix, "endpoint": endpoint, "timeout": timeout,
-                   "retries": retries, "backoff": backoff, "dry_run": dry_run, "ssl_context": ssl_context,
-                   "batch_events": batch_events}
-        try:
-            self._configure(options)
-        except ValueError as exc:  # a key passed in the wrong place must not show in the message
-            raise ValueError(_redact(str(exc), sdk_key if isinstance(sdk_key, str) else "")) from None
-
-    def _configure(self, options: Dict[str, Any]) -> None:
-        """Check every setting, then take shape: nothing is made before all of them passed."""
-        account_id = _check_account_id(options["account_id"])
-        sdk_key = _check_sdk_key(options["sdk_key"])
-        event_arch = _check_flag("event_arch", options["event_arch"])
-        fme = _check_flag("fme", options["fme"])
-        if fme and event_arch:
-            raise ValueError("event_arch does not apply to FME clients (fme=True)")
-        endpoint, host = _check_endpoint(options["endpoint"])
-        prefix = _check_prefix(options["collection_prefix"])
-        timeout = _check_number("timeout", options["timeout"], low=0, high=86400, low_ok=False)
-        retries = _check_int("retries", options["retries"], 0, 100)
-        backoff = _check_number("backoff", options["backoff"], low=0, high=86400, low_ok=True)
-        dry_run = _check_flag("dry_run", options["dry_run"])
-        if options["ssl_context"] is not None:
-            import ssl
-
-            if not isinstance(options["ssl_context"], ssl.SSLContext):
-                raise ValueError("ssl_context must be an ssl.SSLContext or None")
-        batch = _check_batch_events(options["batch_events"])
-        import random
-        import weakref
-
-        options.update(account_id=account_id, timeout=timeout, backoff=backoff, batch_events=batch)
-        self._options = options
-        self._fme, self._event_arch, self._dry_run = fme, event_arch, dry_run
-        self._timeout, self._retries, self._backoff = timeout, retries, backoff
-        self._host = host
-        self._wire = _Wire(account_id, sdk_key, endpoint + prefix)
-        self._random = random.random
-        self._value_problem = _typed_problem if fme else _text_problem
-        self._transport = _Transport(options["ssl_context"])
-        self._closed = False
-        _remember_secret(sdk_key)
-        weakref.finalize(self, _forget_secret, sdk_key)
-        _close_at_exit()
-        self._batcher = None if batch is None else _Batcher(self, batch)
-
-    def __repr__(self) -> str:
+        self._configure({"account_id": account_id, "sdk_key": sdk_key, "event_arch": event_arch, "fme": fme,
+                         "collection_prefix": collection_prefix, "endpoint": endpoint, "timeout": timeout,
+                         "retries": retries, "backoff": backoff, "dry_run": dry_run, "ssl_context": ssl_context,
+                         "batch_events": batch_events})
         options = self._options
-        return _redact("vwo_push.Client(account_id=%s, sdk_key=%r, fme=%r, event_arch=%r, endpoint=%r, "
-                       "collection_prefix=%r, dry_run=%r, batch_mode=%r)" % (
-                           options["account_id"], _REDACTED, self._fme, self._event_arch, options["endpoint"],
-                           options["collection_prefix"], self._dry_run, self._batcher is not None))
+        transport = _Transport(_Pool(), options["ssl_context"])
+        self._sender = _Sender(self._wire, transport, self._host, self._timeout, self._retries, self._backoff,
+                               self._dry_run, self._counts)
+        self._closed = self._opted_out = False
+        self._batcher: Optional[_Batcher] = None
+        if options["batch_events"] is not None:
+            import weakref
+
+            self._batcher = _Batcher(self._sender, options["batch_events"])
+            weakref.finalize(self, self._batcher.release).atexit = False  # at exit, the registry sends
+
+    def _repr_more(self) -> str:
+        return ", batch_mode=%r" % (self._batcher is not None)
 
     def __getstate__(self) -> Dict[str, Any]:
         """What pickles: the configuration, never a connection or the queue."""
@@ -1293,26 +1616,16 @@ class Client:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # Hooks that tests replace: the wall clock for timestamps, sleeping, jitter.
-    def _now(self) -> float:
-        return time.time()
-
-    def _sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def _jitter(self) -> float:
-        return 0.5 + self._random() / 2
-
     # -- the public calls -------------------------------------------------------------
 
     @overload
-    def push(self, custom_dimension_key: str, custom_dimension_value: _Value, user_id: str) -> bool: ...
+    def push(self, custom_dimension_key: str, custom_dimension_value: str, user_id: str) -> bool: ...
 
     @overload
-    def push(self, custom_dimension_map: Mapping[str, _Value], user_id: str) -> bool: ...  # noqa: F811
+    def push(self, custom_dimension_map: Mapping[str, str], user_id: str) -> bool: ...  # noqa: F811
 
     @overload
-    def push(self, *, tag_key: str, tag_value: _Value, user_id: str) -> bool: ...  # noqa: F811
+    def push(self, *, tag_key: str, tag_value: str, user_id: str) -> bool: ...  # noqa: F811
 
     def push(self, *args: Any, **kwargs: Any) -> bool:  # noqa: F811
         """Push custom dimensions for a user; never raises.
@@ -1352,61 +1665,39 @@ class Client:
         """
         return self._submit("set_attribute", args, kwargs)
 
-    @overload
-    def build_requests(self, custom_dimension_key: str, custom_dimension_value: _Value,
-                       user_id: str) -> List[urllib.request.Request]: ...
-
-    @overload
-    def build_requests(self, custom_dimension_map: Mapping[str, _Value],  # noqa: F811
-                       user_id: str) -> List[urllib.request.Request]: ...
-
-    def build_requests(self, *args: Any, **kwargs: Any) -> List[urllib.request.Request]:  # noqa: F811
-        """The requests `push` would send for these arguments, without sending them.
-
-        Returns:
-            One GET a pair (standard accounts), or one POST (event architecture, FME); in
-            batch mode, the batch-events POST that would carry this call's events.
-
-        Raises:
-            ValueError: an invalid key, value, map or user id.
-            TypeError: no call form of `push` takes these arguments.
-        """
-        try:
-            who, pairs = self._read("push", args, kwargs)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(_redact(str(exc))) from None
-        if self._batcher is not None:
-            url, body, headers = self._wire.batch(self._events(who, pairs), self._fme)
-            return [_request(url, body, headers, self._host)]
-        return [req for _, req in self._requests(who, pairs)]
-
     def push_many(self, rows: Iterable[_Row], *, batch_size: int = 1000,
-                  on_failure: Optional[Callable[[_Row, str], object]] = None) -> PushManyResult:
+                  on_failure: Optional[Callable[[_Row, str], object]] = None,
+                  concurrency: int = 1) -> PushManyResult:
         """Push many (user_id, key, value) rows through VWO's batch-events endpoint.
 
         Rows are read lazily and sent `batch_size` events a request, so memory stays flat
-        whatever their number; `timeout` bounds each batch.  Network trouble never raises:
-        it makes rows not accepted.
+        whatever their number (`concurrency` batches at most); `timeout` bounds each batch.
+        Network trouble never raises: it makes rows not accepted.
 
         Args:
             rows: an iterable of (user_id, key, value) sequences, or of mappings with those
                 names (a csv.DictReader works).  Anything else is an invalid row, never sent.
                 If iterating raises, the rows read so far are sent (and failures reported)
-                before the exception propagates.
+                before the exception propagates; on KeyboardInterrupt (or any BaseException)
+                nothing more is sent, and every row not known to be accepted is reported.
             batch_size: events a request, 1 to 5000.
-            on_failure: called as on_failure(row, reason) for each row not accepted;
-                without it those rows are kept in the result's `failures`.
+            on_failure: called as on_failure(row, reason) for each row not accepted, in the
+                order of the rows; without it those rows are kept in the result's `failures`.
+            concurrency: batches in flight at once, each on its own connection, 1 to 16.
 
         Returns:
             A PushManyResult counting the rows accepted and not accepted.
 
         Raises:
-            ValueError: batch_size is out of range, or the client is closed.
+            ValueError: batch_size or concurrency is out of range, or the client is closed.
         """
         batch_size = _check_int("batch_size", batch_size, 1, _MAX_BATCH)
+        concurrency = _check_int("concurrency", concurrency, 1, _MAX_CONCURRENCY)
         if self._closed:
             raise ValueError("the client is closed")
-        return _push_many(self, rows, batch_size, on_failure)
+        if self._opted_out:
+            return _refuse_rows(rows, on_failure, "not sent: the client opted out (set_opt_out)")
+        return _push_many(self._sender, self._value_problem, rows, batch_size, on_failure, concurrency, self._now)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Batch mode: send what is queued now (waiting for a batch in flight).
@@ -1415,61 +1706,87 @@ class Client:
             timeout: seconds that bound the whole flush; None gives each batch the client's timeout.
 
         Returns:
-            True when every event queued before the call was accepted (True when none was).
+            True when every event queued before the call was accepted (True when none was);
+            False after set_opt_out().
         """
-        if self._batcher is None:
-            return True
         if timeout is not None:
             timeout = _check_number("timeout", timeout, low=0, high=86400, low_ok=True)
-        return self._batcher.flush(timeout)
+        if self._opted_out:
+            return False
+        return True if self._batcher is None else self._batcher.flush(timeout)
 
     def flush_events(self, mode: str = "sync") -> bool:
         """The official SDK's flush_events: "sync" flushes as flush(); "async" asks the sender and returns True."""
         if mode not in ("sync", "async"):
             raise ValueError("mode must be 'sync' or 'async'")
-        if mode == "async" and self._batcher is not None:
+        if mode == "async" and self._batcher is not None and not self._opted_out:
             self._batcher.ask()
             return True
         return self.flush()
 
+    def set_opt_out(self) -> bool:
+        """The official SDK's opt-out: from now on nothing is queued or sent.
+
+        push, set_attribute and flush return False, push_many reports every row not
+        accepted; what was queued is dropped and counted as not accepted.
+
+        Returns:
+            True.
+        """
+        self._opted_out = True
+        if self._batcher is not None:
+            self._batcher.discard("the client opted out (set_opt_out)")
+        self._sender.transport.pool.close()
+        return True
+
     def close(self) -> None:
-        """Flush (batch mode), then close idle connections.  Later pushes return False.  Idempotent."""
+        """Send what is queued (batch mode, within `timeout`), then close idle connections.
+
+        Later pushes return False.  Idempotent.
+        """
         if self._closed:
             return
         self._closed = True
         if self._batcher is not None:
             self._batcher.close()
-        self._transport.close()
+        self._sender.transport.pool.close()
 
-    # -- from arguments to requests ----------------------------------------------------
+    # -- from a call to the wire ----------------------------------------------------------
 
     def _submit(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> bool:
         """push and set_attribute: validate, then queue (batch mode) or send; never raises."""
-        deadline = time.monotonic() + self._timeout
         try:
-            if self._closed:
-                raise ValueError("the client is closed")
-            if kind == "set_attribute" and not self._fme:
-                raise ValueError("set_attribute needs a client made with fme=True")
             who, pairs = self._read(kind, args, kwargs)
-            if self._batcher is not None:
-                return self._batcher.put(self._events(who, pairs))
-            requests = self._requests(who, pairs)
         except Exception as exc:  # noqa: BLE001 - the edge: whatever the arguments did, nothing was sent
+            next(self._counts.invalid)
             _log().warning("%s not sent: %s", kind, _error_text(exc))
             return False
-        failed = []
+        n = 1 if self._fme else len(pairs)
+        _add(self._counts.events, n)
+        if self._closed or self._opted_out:
+            return self._unsent(kind, n, "the client is closed" if self._closed else "the client opted out")
+        if self._batcher is not None:
+            try:
+                events = self._events(who, pairs)
+            except Exception as exc:  # noqa: BLE001 - the edge again
+                return self._unsent(kind, n, _error_text(exc))
+            return self._batcher.put(events)
+        return self._send_now(kind, who, pairs, n)
+
+    def _send_now(self, kind: str, who: Any, pairs: List[Tuple[str, Any]], n: int) -> bool:
+        deadline = time.monotonic() + self._timeout
+        counts, settled = self._counts, 0
+        failed: List[Tuple[List[str], str]] = []
         try:
-            if self._dry_run:
-                for _, req in requests:
-                    _show(req)
-                return True
-            for keys, req in requests:
-                reason = self._transport.deliver(req, deadline, self._retries, self._backoff, self._sleep,
-                                                 self._jitter)
-                if reason is not None:
-                    failed.append((keys, reason))
+            requests = self._requests(who, pairs)
+            for keys, events, req in requests:
+                outcome = self._sender.send(req, deadline)
+                _add(counts.accepted if outcome.accepted else counts.not_accepted, events)
+                settled += events
+                if not outcome.accepted:
+                    failed.append((keys, outcome.reason))
         except Exception as exc:  # noqa: BLE001 - the edge again: an unexpected error is a False, not a crash
+            _add(counts.not_accepted, n - settled)
             _log().warning("%s failed: %s", kind, _error_text(exc))
             return False
         if failed:
@@ -1479,284 +1796,8 @@ class Client:
             return False
         return True
 
-    def _read(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> Tuple[Any, List[Tuple[str, Any]]]:
-        """The checked user (FME: context) and pairs of a call; raises TypeError or ValueError."""
-        who, pairs, name, single = _call_form(kind, args, kwargs)
-        problem = self._value_problem
-        for number, (_, value) in enumerate(pairs, 1):
-            text = None if _plain(value) else problem(value)
-            if text is not None:
-                raise ValueError("%s %s" % (name if single else "the value of pair #%d of %s" % (number, name), text))
-        if self._fme and kind == "push":
-            who = (who, None, None, 0)
-        return who, pairs
 
-    def _requests(self, who: Any, pairs: List[Tuple[str, Any]]) -> List[Tuple[List[str], urllib.request.Request]]:
-        """The requests of one call, each with the keys it carries."""
-        wire, now, host = self._wire, self._now(), self._host
-        if self._fme:
-            url, body, headers = wire.fme_event(wire.visitor_id(who[0]), pairs, who, now, self._random())
-            return [([key for key, _ in pairs], _request(url, body, headers, host))]
-        u = wire.visitor_id(who)
-        if self._event_arch:
-            url, body = wire.event_arch(u, pairs, now, self._random())
-            return [([key for key, _ in pairs], _request(url, body, None, host))]
-        return [([key], _request(wire.push_url(u, key, value, now, self._random()), None, None, host))
-                for key, value in pairs]
-
-    def _events(self, who: Any, pairs: List[Tuple[str, Any]]) -> List[str]:
-        """The batch events of one call: one a pair (FME: one a call, as the FME SDK queues them)."""
-        wire, now = self._wire, self._now()
-        if self._fme:
-            return [wire.fme_body(wire.visitor_id(who[0]), pairs, who, int(now * 1000))]
-        u = wire.visitor_id(who)
-        return [wire.batch_event(u, key, value, int(now)) for key, value in pairs]
-
-    def _post(self, events: List[str], start: int = 0) -> Iterator[_Outcome]:
-        """POST events through batch-events within one timeout; a 413 (too large) splits them in halves."""
-        url, body, headers = self._wire.batch(events, self._fme)
-        req = _request(url, body, headers, self._host)
-        if self._dry_run:
-            _show(req)
-            reason = None
-        else:
-            reason = self._transport.deliver(req, time.monotonic() + self._timeout, self._retries, self._backoff,
-                                             self._sleep, self._jitter)
-        if reason == "HTTP 413" and len(events) > 1:
-            half = len(events) // 2
-            yield from self._post(events[:half], start)
-            yield from self._post(events[half:], start + half)
-            return
-        if reason is not None:
-            _log().warning("batch of %d event(s) not accepted: %s", len(events), reason)
-        yield start, start + len(events), reason
-
-
-def _show(req: urllib.request.Request) -> None:
-    """A dry run's output: each request it would send, at INFO on the vwo_push logger (the key hidden)."""
-    body = "" if req.data is None else "\n" + bytes(req.data).decode("ascii")  # type: ignore[arg-type]
-    _log().info("dry run: %s %s%s", req.get_method(), req.full_url, body)
-
-
-_exit_close_registered = False
-
-
-def _close_at_exit() -> None:
-    """Once: close every client's idle connections at interpreter exit (no ResourceWarning)."""
-    global _exit_close_registered
-    if not _exit_close_registered:
-        import atexit
-
-        atexit.register(lambda: [transport.close() for transport in list(_transports or ())])
-        _exit_close_registered = True
-
-
-_batchers: Any = None  # a WeakSet of every _Batcher: flushed at exit, reset after fork
-
-
-class _Batcher:
-    """Batch mode: push queues events and returns; one daemon thread sends them through batch-events.
-
-    Events are numbered as they are queued.  The sender takes up to events_per_request of
-    them when that many are queued, when the oldest has waited request_time_interval, or
-    when a flush asks for everything queued before it.  `done` is the number below which
-    every event's batch is over; each flush waits for it to pass its last event.
-    """
-
-    def __init__(self, client: Client, options: Dict[str, Any]) -> None:
-        global _batchers
-        self._client = client
-        self._per_request: int = options["events_per_request"]
-        self._interval: float = options["request_time_interval"]
-        self._callback: Optional[Callable[[Optional[Exception], List[Dict[str, Any]]], object]] = \
-            options["flush_callback"]
-        self._max: int = options["max_queue_size"]
-        self.timeout = client._timeout
-        self._closed = False
-        self._reset()
-        if _batchers is None:
-            import atexit
-            import weakref
-
-            _log()  # first: atexit runs handlers last-in first-out, and ours must log before logging shuts down
-            _batchers = weakref.WeakSet()
-            atexit.register(_flush_at_exit)
-        _batchers.add(self)
-
-    def _reset(self) -> None:
-        import collections
-        import threading
-
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: Any = collections.deque()  # (number, time queued, event JSON)
-        self._next = 0  # the number of the next event queued
-        self._done = 0  # every event numbered below has had its batch sent (accepted or not)
-        self._flush_to = -1  # the sender does not wait to fill a batch of events up to this number
-        self._waiters: List[List[Any]] = []  # [last event number, all accepted] of each flush under way
-        self._thread: Optional[threading.Thread] = None
-        self._refused = 0  # events refused in the current overflow spell
-
-    def after_fork(self) -> None:
-        """In a forked child: the parent's queue is the parent's to send; no thread, nothing queued."""
-        self._reset()
-
-    def put(self, events: List[str]) -> bool:
-        """Queue a call's events, all or none: False when they do not fit (a WARNING once per overflow spell)."""
-        sender = None
-        with self._cond:
-            queued = len(self._queue) + len(events) <= self._max
-            if queued:
-                refused, self._refused = self._refused, 0
-                now = time.monotonic()
-                for event in events:
-                    self._queue.append((self._next, now, event))
-                    self._next += 1
-                if len(self._queue) >= self._per_request:
-                    self._cond.notify_all()
-                if self._thread is None:
-                    import threading
-
-                    sender = self._thread = threading.Thread(target=self._run, name="vwo_push batch sender",
-                                                             daemon=True)
-            else:
-                self._refused += len(events)
-                refused = self._refused
-        if not queued:
-            if refused == len(events):
-                _log().warning("batch queue full (%d events): push refused, and refused until there is room",
-                               self._max)
-            return False
-        if refused:
-            _log().warning("batch queue has room again; %d event(s) were refused while it was full", refused)
-        if sender is not None:
-            _prepare_imports()
-            try:
-                sender.start()
-            except RuntimeError:  # no new threads at interpreter exit (CPython 3.12): flushes send themselves
-                with self._cond:
-                    self._thread = None
-        return True
-
-    def ask(self) -> List[Any]:
-        """Ask the sender for everything queued now; gives a waiter to pass to wait()."""
-        with self._cond:
-            waiter = [self._next - 1, True]
-            self._waiters.append(waiter)
-            self._flush_to = max(self._flush_to, waiter[0])
-            self._cond.notify_all()
-        return waiter
-
-    def wait(self, waiter: List[Any], deadline: Optional[float]) -> bool:
-        """Wait until the flush `waiter` stands for is over, or `deadline`: True when all was accepted.
-
-        Without a sender thread (it could not start at interpreter exit), the batches are sent here.
-        """
-        try:
-            while True:
-                with self._cond:
-                    if self._done > waiter[0]:
-                        return bool(waiter[1])
-                    left = 1.0 if deadline is None else deadline - time.monotonic()
-                    if left <= 0:
-                        return False
-                    sender = self._thread
-                    if sender is not None and sender.is_alive():
-                        self._cond.wait(min(left, 1.0))
-                        continue
-                batch = self._take(False, waiter[0])
-                if batch is None:  # the rest is in flight on another thread
-                    with self._cond:
-                        if self._done <= waiter[0]:
-                            self._cond.wait(min(left, 1.0))
-                    continue
-                self._send(batch)
-        finally:
-            with self._cond:
-                self._waiters.remove(waiter)
-
-    def flush(self, timeout: Optional[float]) -> bool:
-        return self.wait(self.ask(), None if timeout is None else time.monotonic() + timeout)
-
-    def pending(self) -> int:
-        return self._next - self._done
-
-    def close(self) -> None:
-        self.flush(None)
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not _current_thread():
-            thread.join(self.timeout)
-
-    def _run(self) -> None:
-        """The sender thread."""
-        while True:
-            batch = self._take(True, -1)
-            if batch is None:
-                return
-            self._send(batch)
-
-    def _take(self, wait: bool, last: int) -> Optional[List[Tuple[int, float, str]]]:
-        """The next batch; None when the sender is to stop (or, not waiting, when nothing up to `last` is left)."""
-        with self._cond:
-            while True:
-                queue = self._queue
-                if queue and (not wait and queue[0][0] <= last):
-                    break
-                if queue and wait:
-                    now = time.monotonic()
-                    due = queue[0][1] + self._interval
-                    if len(queue) >= self._per_request or queue[0][0] <= self._flush_to or self._closed or now >= due:
-                        break
-                    self._cond.wait(due - now)
-                elif not wait or self._closed:
-                    return None
-                else:
-                    self._cond.wait()
-            return [queue.popleft() for _ in range(min(len(queue), self._per_request))]
-
-    def _send(self, batch: List[Tuple[int, float, str]]) -> None:
-        events = [event for _, _, event in batch]
-        try:
-            outcomes = list(self._client._post(events))
-        except Exception as exc:  # noqa: BLE001 - nothing stops the sender
-            outcomes = [(0, len(events), _error_text(exc))]
-        if self._callback is not None:
-            import json
-
-            for start, end, reason in outcomes:
-                try:
-                    self._callback(None if reason is None else RuntimeError(reason),
-                                   [json.loads(event) for event in events[start:end]])
-                except Exception as exc:  # noqa: BLE001 - a callback's error is logged, never stops the sender
-                    _log().warning("flush_callback raised %s", _error_text(exc))
-        with self._cond:
-            self._done = batch[-1][0] + 1
-            for start, _, reason in outcomes:
-                for waiter in self._waiters:
-                    if reason is not None and batch[start][0] <= waiter[0]:
-                        waiter[1] = False
-            self._cond.notify_all()
-
-
-def _current_thread() -> Any:
-    import threading
-
-    return threading.current_thread()
-
-
-def _flush_at_exit() -> None:
-    """At interpreter exit: every batch client's queue is sent, all together within the largest timeout."""
-    batchers = [batcher for batcher in list(_batchers or ()) if batcher.pending()]
-    if not batchers:
-        return
-    deadline = time.monotonic() + max(batcher.timeout for batcher in batchers)
-    waiters = [(batcher, batcher.ask()) for batcher in batchers]
-    for batcher, waiter in waiters:
-        batcher.wait(waiter, deadline)
-        if batcher.pending():
-            _log().warning("%d queued event(s) not sent at exit: the time ran out", batcher.pending())
+_LAUNCH_IGNORED = ("user_storage", "goal_type_to_track", "integrations")  # the SDK's, not about push
 
 
 def launch(settings_file: Union[str, bytes, Mapping[str, Any]], **options: Any) -> Client:
@@ -1766,7 +1807,10 @@ def launch(settings_file: Union[str, bytes, Mapping[str, Any]], **options: Any) 
         settings_file: the settings JSON (str or bytes) or its dict: accountId, sdkKey,
             isEventArchEnabled, collectionPrefix.
         **options: Client options, which override the settings; is_development_mode=
-            means dry_run=; batch_events= as in the official SDK.
+            means dry_run=; batch_events= as in the official SDK; log_level= (an int or a
+            level name) sets the `vwo_push` logger's level; logger= (an object with
+            log(level, message)) gets its records, redacted; user_storage=,
+            goal_type_to_track= and integrations= are accepted and ignored.
 
     Returns:
         A Client.
@@ -1788,10 +1832,20 @@ def launch(settings_file: Union[str, bytes, Mapping[str, Any]], **options: Any) 
 
     if not isinstance(settings, Mapping):
         raise ValueError("settings_file must hold a JSON object, got %s" % _describe(settings))
+    for name, option in (("accountId", "account_id"), ("sdkKey", "sdk_key")):
+        if settings.get(name) is None and option not in options:
+            raise ValueError("the settings have no %s" % name)
     if "is_development_mode" in options:
         if "dry_run" in options:
             raise TypeError("launch() got both is_development_mode and dry_run")
         options["dry_run"] = options.pop("is_development_mode")
+    ignored = [name for name in _LAUNCH_IGNORED if name in options]
+    for name in ignored:
+        del options[name]
+    level = _log_level(options.pop("log_level", None))
+    target = options.pop("logger", None)
+    if target is not None and not callable(getattr(target, "log", None)):
+        raise ValueError("logger must be an object with a log(level, message) method")
     event_arch = settings.get("isEventArchEnabled")
     if event_arch not in (None, True, False):
         raise ValueError("isEventArchEnabled must be true or false")
@@ -1800,7 +1854,45 @@ def launch(settings_file: Union[str, bytes, Mapping[str, Any]], **options: Any) 
     if not options.get("fme"):  # a FullStack setting; FME clients have no event architecture
         config["event_arch"] = event_arch is True
     config.update(options)
-    return Client(**config)
+    client = Client(**config)
+    logger = _log()
+    if level is not None:
+        logger.setLevel(level)
+    if target is not None and not any(getattr(h, "target", None) is target for h in logger.handlers):
+        logger.addHandler(_HandTo(target))  # type: ignore[arg-type]  # a handler by duck typing
+    if ignored:
+        logger.debug("launch: %s ignored: they do not concern push", ", ".join(ignored))
+    return client
+
+
+def _log_level(level: object) -> Optional[int]:
+    """launch(log_level=...): a logging level, as an int or a name such as "DEBUG"."""
+    if level is None or (isinstance(level, int) and not isinstance(level, bool) and level >= 0):
+        return level
+    if isinstance(level, str):
+        import logging
+
+        number = logging.getLevelName(level.upper())
+        if isinstance(number, int):
+            return number
+    raise ValueError("log_level must be a logging level (an int, or a name such as 'DEBUG'), got %s"
+                     % _shown(level))
+
+
+class _HandTo:
+    """launch(logger=obj): each record of the vwo_push logger, already redacted, handed to obj.log(level, message)."""
+
+    level = 0
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        try:  # noqa: SIM105 - contextlib.suppress would import contextlib
+            self.target.log(record.levelno, record.getMessage())
+        except Exception:  # noqa: BLE001 - a logger that breaks must not break a push; logging that would recurse
+            pass
+        return True
 
 
 def _env_flag(name: str, text: str) -> bool:
@@ -1862,8 +1954,381 @@ def push(*args: Any, **kwargs: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# 6. Bulk: push_many streams rows into batches of events
+# 6. Background sending: the batcher (batch mode), and what runs at exit and after fork
 # ---------------------------------------------------------------------------
+
+class _Flush:
+    """One flush under way: it waits for every event up to `last`; `ok` until one of them is not accepted."""
+
+    __slots__ = ("last", "ok")
+
+    def __init__(self, last: int) -> None:
+        self.last, self.ok = last, True
+
+
+class _Batcher:
+    """Batch mode: one queue, one sender thread, and flushes that wait for a mark that only moves forward.
+
+    Events are numbered as they are queued.  The sender thread alone takes batches off the
+    queue's head and sends them, in order, when events_per_request are queued, when the
+    oldest has waited request_time_interval, or when a flush asks; it always waits with a
+    bound while events wait, and is woken when the queue goes from empty to not empty.
+    `_done` is the number of the first event whose batch is not over, so a flush waits for
+    it to pass its last event and never sends itself.  flush_callback runs after the mark
+    has moved, outside anything a flush waits on; a flush or close called from inside it,
+    on the sender thread, sends there, since that thread is the sender.  The batcher knows
+    its client only as a _Sender, so that its thread never keeps a dropped client alive.
+    """
+
+    def __init__(self, sender: _Sender, options: Dict[str, Any]) -> None:
+        self._sender = sender
+        self._counts = sender.counts
+        self._per_request: int = options["events_per_request"]
+        self._interval: float = options["request_time_interval"]
+        self._callback: Optional[Callable[[Optional[Exception], List[Dict[str, Any]]], object]] = \
+            options["flush_callback"]
+        self._max: int = options["max_queue_size"]
+        self.timeout = sender.timeout
+        self._reset()
+        _life.add("batcher", self)
+
+    def _reset(self) -> None:
+        import collections
+        import threading
+
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: Deque[Tuple[int, float, str]] = collections.deque()  # (number, time queued, event JSON)
+        self._next = 0  # the number of the next event queued
+        self._done = 0  # the first event whose batch is not over (all below are)
+        self._flush_to = -1  # the sender does not wait to fill a batch of events up to this number
+        self._flushes: List[_Flush] = []
+        self._thread: Optional[threading.Thread] = None
+        self._in_flight = 0  # events of the batch in flight
+        self._refusing = ""  # why put() refuses (closed, opted out...), once it does
+        self._ending = False  # the sender sends what is queued without waiting, then ends
+        self._stop_by: Optional[float] = None  # and what is still queued then is dropped
+        self._why_stop = ""
+        self._overflow = 0  # events refused in the current overflow spell
+        self._owner_gone = False
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's queue is the parent's to send; no thread, nothing queued."""
+        self._reset()
+
+    # -- the client's side ----------------------------------------------------------------
+
+    def put(self, events: List[str]) -> bool:
+        """Queue a call's events, all or none: False when refused (a WARNING says why)."""
+        if self._thread is None:
+            self._start()
+        with self._cond:
+            refusing = self._refusing
+            full = not refusing and len(self._queue) + len(events) > self._max
+            if not refusing and not full:
+                was_empty = not self._queue
+                now = time.monotonic()
+                for event in events:
+                    self._queue.append((self._next, now, event))
+                    self._next += 1
+                if was_empty or len(self._queue) >= self._per_request:
+                    self._cond.notify()
+                overflow, self._overflow = self._overflow, 0
+            elif full:
+                self._overflow += len(events)
+                overflow = self._overflow
+        n = len(events)
+        if refusing:
+            _add(self._counts.not_accepted, n)
+            _log().warning("push not sent: %s", refusing)
+            return False
+        if full:
+            _add(self._counts.not_accepted, n)
+            _add(self._counts.refused_queue_full, n)
+            if overflow == n:  # the first refusal of this spell
+                _log().warning("batch queue full (%d events): push refused, and refused until there is room",
+                               self._max)
+            return False
+        if overflow:
+            _log().warning("batch queue has room again; %d event(s) were refused while it was full", overflow)
+        return True
+
+    def _start(self) -> None:
+        """Start the sender thread, once; its imports are done first (see _prepare_imports)."""
+        _prepare_imports()
+        import threading
+
+        with self._cond:
+            if self._thread is not None or self._refusing:
+                return
+            thread = threading.Thread(target=self._run, name="vwo_push batch sender", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no new threads while the interpreter shuts down: nothing would send
+                self._refusing = "the interpreter is shutting down: no thread can send the batch queue"
+                return
+            self._thread = thread
+
+    def ask(self) -> None:
+        """Ask the sender to send everything queued now, without waiting for it."""
+        with self._cond:
+            self._flush_to = self._next - 1
+            self._cond.notify()
+
+    def flush(self, timeout: Optional[float]) -> bool:
+        """Wait until every event queued before the call is over: True when all were accepted."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._on_sender_thread():
+            return self._send_here(self._next - 1, deadline)
+        with self._cond:
+            flush = _Flush(self._next - 1)
+            if self._done > flush.last:
+                return True
+            self._flushes.append(flush)
+            self._flush_to = max(self._flush_to, flush.last)
+            self._cond.notify()
+            try:
+                while self._done <= flush.last:
+                    if self._thread is None:  # pragma: no cover - events wait, with no sender: cannot happen
+                        return False
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(left)
+                return flush.ok
+            finally:
+                self._flushes.remove(flush)
+
+    def close(self) -> None:
+        """No more events; what is queued goes within the client's timeout, then the sender ends."""
+        self.stop(time.monotonic() + self.timeout, "at close(): the time ran out", "the client is closed")
+        if self._on_sender_thread():
+            self._send_here(self._next - 1, self._stop_by)
+            return
+        self.join(self._stop_by or 0.0)
+        self.leftover()
+
+    def stop(self, deadline: float, why: str, refusing: str) -> None:
+        """Refuse new events, send the queued ones now, and drop what is still queued at `deadline` (`why`)."""
+        with self._cond:
+            if self._stop_by is None or deadline < self._stop_by:
+                self._stop_by, self._why_stop = deadline, why
+            self._refusing = self._refusing or refusing
+            self._ending = True
+            self._cond.notify()
+
+    def join(self, deadline: float) -> None:
+        thread = self._thread
+        if thread is not None and not self._on_sender_thread():
+            thread.join(max(0.0, deadline - time.monotonic()) + _BODY_GRACE)
+
+    def leftover(self) -> None:
+        """After a stop: drop what the sender could not send in time, and say what is still in flight."""
+        with self._cond:
+            dropped = self._drop()
+            in_flight = self._in_flight
+        self._dropped(dropped, self._why_stop)
+        if in_flight:
+            _log().warning("%d event(s) still in flight %s: not known to be accepted", in_flight, self._why_stop)
+
+    def discard(self, why: str) -> None:
+        """set_opt_out(): refuse new events; drop the queued ones (a batch in flight ends as it will)."""
+        with self._cond:
+            self._refusing = why
+            self._ending = True
+            dropped = self._drop()
+            self._cond.notify()
+        self._dropped(dropped, "(%s)" % why)
+
+    def release(self) -> None:
+        """The client was dropped without close(): send what is queued, then end, closing the connections."""
+        with self._cond:
+            self._owner_gone = self._ending = True
+            self._refusing = self._refusing or "the client is gone"
+            idle = self._thread is None
+            self._cond.notify()
+        if idle:
+            self._sender.transport.pool.close()
+
+    def busy(self) -> bool:
+        """Whether there is anything to send or settle (at exit)."""
+        return bool(self._queue or self._in_flight)
+
+    # -- the sender's side -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        """The sender thread: take a batch, send it, settle it; end once told to and nothing is left."""
+        try:
+            while True:
+                with self._cond:
+                    batch, dropped = self._take()
+                self._dropped(dropped, self._why_stop)
+                if batch is None:
+                    return
+                if batch:
+                    self._send(batch)
+        finally:
+            with self._cond:
+                self._thread = None
+                self._cond.notify_all()
+            if self._owner_gone:
+                self._sender.transport.pool.close()
+
+    def _take(self) -> Tuple[Optional[List[Tuple[int, float, str]]], List[str]]:
+        """Under the lock: the next batch, waited for with a bound (None: the sender ends), and what was dropped."""
+        while True:
+            queue = self._queue
+            now = time.monotonic()
+            if queue and self._stop_by is not None and now >= self._stop_by:
+                return [], self._drop()
+            if queue:
+                due = queue[0][1] + self._interval
+                if len(queue) >= self._per_request or queue[0][0] <= self._flush_to or self._ending or now >= due:
+                    batch = [queue.popleft() for _ in range(min(len(queue), self._per_request))]
+                    self._in_flight = len(batch)
+                    return batch, []
+                self._cond.wait(due - now)
+            elif self._ending:
+                return None, []
+            else:
+                self._cond.wait()  # nothing waits to be sent: woken by the next push, a close or the owner's end
+
+    def _send(self, batch: List[Tuple[int, float, str]]) -> bool:
+        """Send a batch, move the mark past it, then tell flush_callback: True when all was accepted."""
+        events = [event for _, _, event in batch]
+        try:
+            outcomes = self._sender.post(events, self._stop_by)
+        except Exception as exc:  # noqa: BLE001 - nothing stops the sender
+            outcomes = [(0, len(events), _Outcome(0, False, _error_text(exc)))]
+            _add(self._counts.not_accepted, len(events))
+            _log().warning("batch of %d event(s) not sent: %s", len(events), outcomes[0][2].reason)
+        with self._cond:
+            self._in_flight = 0
+            self._done = self._queue[0][0] if self._queue else self._next
+            for start, _, outcome in outcomes:
+                if not outcome.accepted:
+                    self._failed_from(batch[start][0])
+            self._cond.notify_all()
+        if self._callback is not None:
+            self._report(events, outcomes)
+        return all(outcome.accepted for _, _, outcome in outcomes)
+
+    def _report(self, events: List[str], outcomes: List[Tuple[int, int, _Outcome]]) -> None:
+        import json
+
+        for start, end, outcome in outcomes:
+            try:
+                self._callback(None if outcome.accepted else RuntimeError(outcome.reason),  # type: ignore[misc]
+                               [json.loads(event) for event in events[start:end]])
+            except Exception as exc:  # noqa: BLE001 - a callback's error is logged, never stops the sender
+                _log().warning("flush_callback raised %s", _error_text(exc))
+
+    def _send_here(self, last: int, deadline: Optional[float]) -> bool:
+        """A flush or close on the sender thread (from flush_callback): send up to `last` here."""
+        ok = True
+        while True:
+            with self._cond:
+                queue = self._queue
+                if not queue or queue[0][0] > last or (deadline is not None and time.monotonic() >= deadline):
+                    return ok and not (queue and queue[0][0] <= last)
+                batch = [queue.popleft() for _ in range(min(len(queue), self._per_request))]
+                self._in_flight = len(batch)
+            ok = self._send(batch) and ok
+
+    def _drop(self) -> List[str]:
+        """Under the lock: take every queued event off the queue, as over and not accepted."""
+        if not self._queue:
+            return []
+        self._failed_from(self._queue[0][0])
+        dropped = [event for _, _, event in self._queue]
+        self._queue.clear()
+        if not self._in_flight:
+            self._done = self._next
+        self._cond.notify_all()
+        return dropped
+
+    def _dropped(self, dropped: List[str], why: str) -> None:
+        if dropped:
+            _add(self._counts.not_accepted, len(dropped))
+            _log().warning("%d queued event(s) not sent %s", len(dropped), why)
+
+    def _failed_from(self, number: int) -> None:
+        """Under the lock: the flushes waiting for event `number` will not see all accepted."""
+        for flush in self._flushes:
+            if number <= flush.last:
+                flush.ok = False
+
+    def _on_sender_thread(self) -> bool:
+        return self._thread is not None and self._thread.ident == _thread.get_ident()
+
+
+class _Life:
+    """What runs after os.fork() (in the child) and at interpreter exit, for every pool, batcher and count.
+
+    One registry, in the order things must run: after a fork, lookups, pools, counts and
+    batchers start afresh in the child; at exit, every batcher sends what it holds, all
+    within the largest client timeout, then every pool closes its idle connections.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: Dict[str, Any] = {}  # kind -> WeakSet, made on first use
+        self._exit_logs = False
+
+    def add(self, kind: str, thing: Any) -> None:
+        if not self._kinds:
+            import atexit
+            import weakref
+
+            for name in ("pool", "counts", "batcher"):
+                self._kinds[name] = weakref.WeakSet()
+            atexit.register(self.at_exit)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=self.after_fork)
+        if kind == "batcher" and not self._exit_logs:
+            # Batchers log at exit: logging's own atexit handler must run after ours, and atexit
+            # runs the last registered first.  Registered again, ours is now the last.
+            import atexit
+
+            _log()
+            atexit.unregister(self.at_exit)
+            atexit.register(self.at_exit)
+            self._exit_logs = True
+        self._kinds[kind].add(thing)
+
+    def each(self, kind: str) -> List[Any]:
+        return list(self._kinds.get(kind, ()))
+
+    def after_fork(self) -> None:
+        """In the child: nothing of the parent's (socket, lock, lookup, queue, thread, count) is used."""
+        global _lookups, _lookups_lock
+        _lookups, _lookups_lock = {}, _thread.allocate_lock()
+        for kind in ("pool", "counts", "batcher"):
+            for thing in self.each(kind):
+                thing.after_fork()
+
+    def at_exit(self) -> None:
+        """Send what every batcher holds, all within the largest timeout; then close idle connections."""
+        batchers = [batcher for batcher in self.each("batcher") if batcher.busy()]
+        if batchers:
+            deadline = time.monotonic() + max(batcher.timeout for batcher in batchers)
+            for batcher in batchers:
+                batcher.stop(deadline, "at exit: the time ran out", "the interpreter is exiting")
+            for batcher in batchers:
+                batcher.join(deadline)
+            for batcher in batchers:
+                batcher.leftover()
+        for pool in self.each("pool"):
+            pool.close()
+
+
+_life = _Life()
+
+
+# ---------------------------------------------------------------------------
+# 7. Bulk: push_many streams rows into batches, a few of them in flight at once
+# ---------------------------------------------------------------------------
+
+_MAX_CONCURRENCY = 16
+
 
 class PushManyResult:
     """What push_many did: counts of rows accepted and not accepted, and the failures kept.
@@ -1901,73 +2366,177 @@ def _row_fields(row: object) -> Tuple[object, object, object]:
                      % _describe(row))
 
 
-def _push_many(client: Client, rows: Iterable[_Row], batch_size: int,
-               on_failure: Optional[Callable[[_Row, str], object]]) -> PushManyResult:
+_INTERRUPTED_SENT = "interrupted: sent or about to be, not known to be accepted"
+_INTERRUPTED_UNSENT = "interrupted: not sent"
+
+
+class _Batch:
+    """One request's worth of rows on its way: its rows and events, and the invalid rows in their places."""
+
+    __slots__ = ("counted", "events", "invalid", "known", "outcomes", "reported", "rows", "sent", "thread")
+
+    def __init__(self) -> None:
+        self.rows: List[_Row] = []  # the valid rows, one an event
+        self.events: List[str] = []
+        self.invalid: List[Tuple[int, _Row, str]] = []  # (events before it, row, reason)
+        self.outcomes: Optional[List[Tuple[int, int, _Outcome]]] = None  # once its requests are over
+        self.sent = False
+        self.thread: Optional[threading.Thread] = None
+        self.counted = False  # its accepted rows are in the result, counted from `known`
+        self.known: Optional[List[Tuple[int, int, _Outcome]]] = None  # the outcomes when it was first reported
+        self.reported = 0  # how many of its failures were handed on
+
+    def send(self, sender: _Sender, transport: _Transport) -> None:
+        self.outcomes = sender.post(self.events, transport=transport)
+
+    def count(self) -> int:
+        """Its accepted rows, from the outcomes known now (none when interrupted before its answer), once."""
+        self.counted, self.known = True, self.outcomes
+        return sum(end - start for start, end, outcome in self.known or () if outcome.accepted)
+
+    def failures(self) -> List[Tuple[_Row, str]]:
+        """The rows not accepted, in the order they came: invalid ones in their places."""
+        if self.known is not None:
+            failed = [(i, 1, self.rows[i], outcome.reason) for start, end, outcome in self.known
+                      if not outcome.accepted for i in range(start, end)]
+        else:  # interrupted before its answer
+            reason = _INTERRUPTED_SENT if self.sent else _INTERRUPTED_UNSENT
+            failed = [(i, 1, row, reason) for i, row in enumerate(self.rows)]
+        if self.invalid:
+            failed += [(before, 0, row, reason) for before, row, reason in self.invalid]
+            failed.sort(key=lambda failure: failure[:2])
+        return [(row, reason) for _, _, row, reason in failed]
+
+
+def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]], rows: Iterable[_Row],
+               batch_size: int, on_failure: Optional[Callable[[_Row, str], object]], concurrency: int,
+               now: Callable[[], float]) -> PushManyResult:
+    """push_many: read and check rows, build their events, send `concurrency` batches at a time, and
+    report every row not accepted in the order the rows came."""
+    import collections
+
     result = PushManyResult()
+    counts, wire = sender.counts, sender.wire
+    window: Deque[_Batch] = collections.deque()  # batches sent, not yet reported; oldest first
+    transport = sender.transport
+    if concurrency > 1:  # each batch in flight on its own connection, closed at the end
+        transport = _Transport(_Pool(concurrency), sender.transport.handler.context)
 
-    def send(batch: List[_Row], events: List[str]) -> None:
-        for start, end, reason in client._post(events):
-            if reason is None:
-                result.accepted += end - start
+    def report(batch: _Batch) -> None:
+        """Hand on a batch's failures; resumable: a failure handed on is never handed on again."""
+        if not batch.counted:
+            result.accepted += batch.count()
+        for row, reason in batch.failures()[batch.reported:]:
+            try:
+                if on_failure is None:
+                    result.failures.append((row, reason))
+                else:
+                    on_failure(row, reason)
+            finally:
+                batch.reported += 1
+                result.not_accepted += 1
+
+    def settle() -> None:
+        """Wait for the oldest batch and report it (it leaves the window only then: see the interruption below)."""
+        batch = window[0]
+        if batch.thread is not None:
+            batch.thread.join()
+        report(batch)
+        window.popleft()
+
+    def dispatch(batch: _Batch) -> None:
+        while len(window) >= concurrency:
+            settle()
+        if batch.events:
+            _add(counts.events, len(batch.events))
+            batch.sent = True
+            if concurrency == 1:
+                batch.send(sender, transport)
+            else:
+                import threading
+
+                batch.thread = threading.Thread(target=batch.send, args=(sender, transport), daemon=True,
+                                                name="vwo_push push_many")
+                batch.thread.start()
+        window.append(batch)
+        if concurrency == 1:
+            settle()
+
+    fme = wire.fme
+    batch = _Batch()
+    user: object = None  # exports list a user's rows together: the visitor id is made once for them
+    u = ""
+    stamp = now()
+    iterator = iter(rows)
+    try:
+        while True:
+            try:
+                row = next(iterator)
+            except StopIteration:
+                break
+            except Exception:  # the rows broke off: what was read is sent and reported first
+                dispatch(batch)
+                while window:
+                    settle()
+                raise
+            try:
+                user_id, key, value = row if isinstance(row, tuple) and len(row) == 3 else _row_fields(row)
+                if type(key) is not str or not 0 < len(key) <= _MAX_TEXT or not key.isascii() or key == _ENV_PROP:
+                    _check_key(key, "key")
+                if type(value) is not str or not 0 < len(value) <= _MAX_TEXT or not value.isascii():
+                    _check(value, "value", value_problem(value))  # the fast test above is _plain, inlined: per row
+                if type(user_id) is not str or user_id != user:
+                    u = wire.visitor_id(_checked_user(user_id))
+                    user = user_id
+            except Exception as exc:  # noqa: BLE001 - a row is whatever the caller's iterable gives
+                next(counts.invalid)
+                batch.invalid.append((len(batch.events), row, "invalid row: %s" % _error_text(exc)))
+                if len(batch.invalid) >= _MAX_BATCH:  # memory stays flat, whatever the rows hold
+                    dispatch(batch)
+                    batch, stamp = _Batch(), now()
                 continue
-            for row in batch[start:end]:
-                fail(row, reason)
+            if fme:
+                context: Any = (user_id, None, None, 0)
+                batch.events.append(wire.fme_body(u, [(key, value)], context, int(stamp * 1000)))  # type: ignore[list-item]
+            else:
+                batch.events.append(wire.batch_event(u, key, value, int(stamp)))  # type: ignore[arg-type]
+            batch.rows.append(row)
+            if len(batch.events) == batch_size:
+                dispatch(batch)
+                batch, stamp = _Batch(), now()
+        if batch.events or batch.invalid:
+            dispatch(batch)
+        batch = _Batch()
+        while window:
+            settle()
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # Ctrl-C and the like: every row not known to be accepted is reported
+            for unsettled in [*window, batch] if batch not in window else window:
+                if unsettled.thread is None and unsettled.sent and unsettled.outcomes is None:
+                    _add(counts.not_accepted, len(unsettled.events))  # interrupted here, mid-request
+                report(unsettled)
+        raise
+    finally:
+        if concurrency > 1:
+            transport.pool.close()
+    return result
 
-    def fail(row: _Row, reason: str) -> None:
+
+def _refuse_rows(rows: Iterable[_Row], on_failure: Optional[Callable[[_Row, str], object]],
+                 reason: str) -> PushManyResult:
+    """push_many after set_opt_out(): every row not accepted, for `reason`; nothing sent."""
+    result = PushManyResult()
+    for row in rows:
         result.not_accepted += 1
         if on_failure is None:
             result.failures.append((row, reason))
         else:
             on_failure(row, reason)
-
-    wire, check_value, fme = client._wire, client._value_problem, client._fme
-    batch: List[_Row] = []
-    events: List[str] = []
-    user: object = None  # exports list a user's rows together: the visitor id is made once for them
-    u = ""
-    now = client._now()
-    sid = int(now)
-    iterator = iter(rows)
-    while True:
-        try:
-            row = next(iterator)
-        except StopIteration:
-            break
-        except Exception:  # the rows broke off: what was read is sent and reported first
-            if batch:
-                send(batch, events)
-            raise
-        try:
-            user_id, key, value = row if type(row) is tuple and len(row) == 3 else _row_fields(row)
-            if type(key) is not str or not 0 < len(key) <= _MAX_TEXT or not key.isascii() or key == _ENV_PROP:
-                _check_key(key, "key")
-            if type(value) is not str or not 0 < len(value) <= _MAX_TEXT or not value.isascii():
-                _check(value, "value", check_value(value))  # the fast test above is _plain, inlined: per row
-            if type(user_id) is not str or user_id != user:
-                if type(user_id) is not str or not user_id.isascii() or not user_id:
-                    _check_user_id(user_id)
-                u = wire.visitor_id(user_id)  # type: ignore[arg-type]  # checked: a str
-                user = user_id
-        except Exception as exc:  # noqa: BLE001 - a row is whatever the caller's iterable gives
-            fail(row, "invalid row: %s" % _error_text(exc))
-            continue
-        if fme:
-            context: Any = (user_id, None, None, 0)
-            events.append(wire.fme_body(u, [(key, value)], context, int(now * 1000)))  # type: ignore[list-item]
-        else:
-            events.append(wire.batch_event(u, key, value, sid))  # type: ignore[arg-type]
-        batch.append(row)
-        if len(batch) == batch_size:
-            send(batch, events)
-            batch, events, now = [], [], client._now()
-            sid = int(now)
-    if batch:
-        send(batch, events)
     return result
 
 
 # ---------------------------------------------------------------------------
-# 7. Command line: main(argv), on the public API, as a user's own script would use it
+# 8. Command line: main(argv), on the public API, as a user's own script would use it
 # ---------------------------------------------------------------------------
 
 _USAGE = """\
@@ -1984,6 +2553,7 @@ A flag wins over its variable.
 --file reads UTF-8 CSV with a header naming user_id, key and value (any order, other
 columns kept), or JSON Lines.  Each row not accepted is named on stderr and written to
 --failed exactly as it stood, so that running again on that file retries those rows.
+With --dry-run it checks the whole file and sends nothing (--verbose prints the requests).
 
 exit status:
   0    everything was accepted (with --dry-run: everything is valid)
@@ -2002,12 +2572,17 @@ class _Terminated(BaseException):
 
 
 class _Output:
-    """stdout and stderr that never stop a run: once one is closed (`| head`), its output is dropped."""
+    """stdout and stderr that never stop a run: once one is closed (`| head`), its output is dropped.
+
+    On a terminal, stderr carries a progress line that each message writes over, and
+    that the progress thread rewrites; a lock keeps their lines whole.
+    """
 
     def __init__(self) -> None:
         self.closed: set[str] = set()
+        self._lock = _thread.allocate_lock()
         try:
-            self.tty = sys.stderr.isatty()  # progress is shown on stderr while it is a terminal
+            self.tty = sys.stderr.isatty()
         except (AttributeError, ValueError):
             self.tty = False
 
@@ -2015,19 +2590,20 @@ class _Output:
         stream = getattr(sys, name)
         if name in self.closed or stream is None:
             return
-        try:
-            if self.tty and name == "stderr":
-                text = "\r\x1b[K" + text  # over the progress line
-            stream.write(text)
-            stream.flush()
-        except (OSError, ValueError):
-            self.closed.add(name)
-            try:  # what is still buffered must not fail again at exit
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
-            except (OSError, ValueError, AttributeError):
-                pass
+        with self._lock:
+            try:
+                if self.tty and name == "stderr":
+                    text = "\r\x1b[K" + text  # over the progress line
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):
+                self.closed.add(name)
+                try:  # what is still buffered must not fail again at exit
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, stream.fileno())
+                    os.close(devnull)
+                except (OSError, ValueError, AttributeError):
+                    pass
 
     def say(self, text: str) -> None:
         self.write("stderr", "vwo-push: %s\n" % text)
@@ -2055,8 +2631,10 @@ def _parser(output: _Output) -> Any:
     add("--endpoint", help="scheme://host[:port] instead of VWO's")
     add("--timeout", type=float, help="seconds that bound each push (each batch with --file); default 10")
     add("--retries", type=int, help="extra attempts after a retryable failure; default 3")
-    add("--dry-run", action="store_true", help="print the requests instead of sending them")
+    add("--dry-run", action="store_true", help="check and build, send nothing (prints the requests, except "
+                                                "with --file, where --verbose does)")
     add("--batch-size", type=int, help="events a request with --file, 1 to 5000; default 1000")
+    add("--concurrency", type=int, help="batches in flight at once with --file, 1 to 16; default 4")
     add("--failed", metavar="PATH", help="with --file: write the rows not accepted here, as they stood")
     add("--quiet", action="store_true", help="print nothing when everything was accepted")
     add("--verbose", action="store_true", help="print one line per request and its outcome")
@@ -2083,7 +2661,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     logger = logging.getLogger("vwo_push")  # the library hides secrets in its records before any handler
     saved = logger.level, list(logger.handlers)
-    handler = _CommandLineRecords(output, show_warnings=opts.verbose or opts.file is None)
+    handler = _CommandLineRecords(output, show_warnings=opts.verbose or opts.file is None,
+                                  show_requests=opts.verbose or opts.file is None)
     logger.addHandler(handler)  # type: ignore[arg-type]  # a handler by duck typing: logging loads lazily
     logger.setLevel(logging.DEBUG if opts.verbose else logging.INFO)
     try:
@@ -2091,6 +2670,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except _Usage as exc:
         output.say(str(exc))
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a --file run (which settles its own accounts)
+        output.say("interrupted")
+        return 130
     finally:  # main may be called again in the same process: leave the logger as it was
         logger.setLevel(saved[0])
         logger.handlers[:] = saved[1]
@@ -2101,16 +2683,17 @@ class _CommandLineRecords:
 
     level = 0
 
-    def __init__(self, output: _Output, show_warnings: bool) -> None:
+    def __init__(self, output: _Output, show_warnings: bool, show_requests: bool) -> None:
         self._output = output
         self._show_warnings = show_warnings  # --file reports rows itself; the library's warnings would repeat it
+        self._show_requests = show_requests  # a dry run of a two-million-row file must not print 300 MB
 
     def handle(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith("dry run: "):
-            self._output.write("stdout", message[len("dry run: "):] + "\n")
+        if getattr(record, "vwo_push_request", None) is not None:
+            if self._show_requests:
+                self._output.write("stdout", record.vwo_push_request + "\n")  # type: ignore[attr-defined]
         elif self._show_warnings:
-            self._output.say(message)
+            self._output.say(record.getMessage())
         return True
 
 
@@ -2118,8 +2701,8 @@ def _run(opts: Any, output: _Output) -> int:
     if opts.quiet and opts.verbose:
         raise _Usage("--quiet and --verbose do not go together")
     if opts.file is None:
-        if opts.failed is not None or opts.batch_size is not None:
-            raise _Usage("--failed and --batch-size go with --file")
+        if opts.failed is not None or opts.batch_size is not None or opts.concurrency is not None:
+            raise _Usage("--failed, --batch-size and --concurrency go with --file")
         call = _command_line_call(opts)
     elif opts.args or opts.user is not None:
         raise _Usage("--file takes no KEY VALUE USER_ID or --user; usage: vwo-push [options] --file PATH|-")
@@ -2130,7 +2713,7 @@ def _run(opts: Any, output: _Output) -> int:
         try:
             client.build_requests(*call)  # invalid arguments: exit 2, nothing sent
         except (TypeError, ValueError) as exc:
-            raise _Usage(str(exc)) from None
+            raise _Usage(_in_command_line_words(str(exc))) from None
         accepted = client.push(*call)
     if not accepted:
         output.say("not accepted")
@@ -2138,6 +2721,18 @@ def _run(opts: Any, output: _Output) -> int:
     if not opts.quiet:
         output.say("dry run: valid, nothing sent" if opts.dry_run else "accepted")
     return 0
+
+
+# What the library's messages call an argument, as the command line calls it.
+_WORDS = (("the key of pair #", "the KEY of KEY=VALUE #"), ("the value of pair #", "the VALUE of KEY=VALUE #"),
+          (" of custom_dimension_map", ""), ("custom_dimension_map", "the KEY=VALUE arguments"),
+          ("custom_dimension_key", "KEY"), ("custom_dimension_value", "VALUE"), ("user_id", "USER_ID"))
+
+
+def _in_command_line_words(message: str) -> str:
+    for python, words in _WORDS:
+        message = message.replace(python, words)
+    return message
 
 
 def _command_line_call(opts: Any) -> Tuple[Any, ...]:
@@ -2162,6 +2757,12 @@ def _command_line_call(opts: Any) -> Tuple[Any, ...]:
     return pairs, opts.user
 
 
+_SETTINGS = (("account_id", "--account-id", "VWO_ACCOUNT_ID"), ("sdk_key", "--sdk-key", "VWO_SDK_KEY"),
+             ("collection_prefix", "--collection-prefix", "VWO_COLLECTION_PREFIX"),
+             ("endpoint", "--endpoint", "VWO_ENDPOINT"), ("timeout", "--timeout", "VWO_TIMEOUT"),
+             ("retries", "--retries", None))
+
+
 def _command_line_client(opts: Any) -> Client:
     given = {"account_id": opts.account_id, "sdk_key": opts.sdk_key, "event_arch": opts.event_arch,
              "fme": opts.fme, "collection_prefix": opts.collection_prefix, "endpoint": opts.endpoint,
@@ -2179,7 +2780,12 @@ def _command_line_client(opts: Any) -> Client:
     try:
         return Client(**options)
     except ValueError as exc:
-        raise _Usage(str(exc)) from None
+        message = str(exc)
+        for name, flag, variable in _SETTINGS:
+            if message.startswith(name + " "):  # the setting's name, as the user gave it
+                where = flag if given[name] is not None or variable is None else variable
+                message = where + message[len(name):]
+        raise _Usage(message) from None
 
 
 # -- --file ----------------------------------------------------------------------------
@@ -2207,6 +2813,22 @@ class _OneLine:
         return line
 
 
+class _Line(tuple):  # type: ignore[type-arg]
+    """A row of the input as push_many takes it, (user_id, key, value), that knows its line."""
+
+    number: int
+    raw: bytes
+
+
+class _Broken(tuple):  # type: ignore[type-arg]
+    """A line that is no row (malformed CSV, not JSON...): push_many finds it invalid, in its place."""
+
+    number: int
+    raw: bytes
+    problem: str
+
+
+
 class _Input:
     """The rows of a --file input: one record a line, each known by its number and its raw bytes.
 
@@ -2216,7 +2838,15 @@ class _Input:
     """
 
     def __init__(self, stream: Any, name: str) -> None:
+        import collections
+        import stat
+
         self.stream = stream
+        try:
+            info = os.fstat(stream.fileno())
+            self.size: Optional[int] = info.st_size if stat.S_ISREG(info.st_mode) and info.st_size else None
+        except (OSError, ValueError, AttributeError):
+            self.size = None  # stdin from a pipe, or no file at all: no share of the file to show
         try:
             first = stream.readline()
             text = first.decode("utf-8-sig")
@@ -2226,15 +2856,16 @@ class _Input:
             raise _Usage("%s is not UTF-8 text (its first line)" % name) from None
         if not text.strip():
             raise _Usage("%s is empty, or its first line is blank" % name)
-        self._ahead: List[bytes] = []
+        self.consumed = len(first)  # bytes read and handed on (for the share of the file read)
+        self._ahead: Deque[bytes] = collections.deque()  # lines read ahead, not yet handed on
         self.jsonl = text.lstrip().startswith("{") or (
             _csv_header(text) is None and self._object_line_ahead())
         self.header: Optional[bytes] = None if self.jsonl else first
         self.number = 0 if self.jsonl else 1  # the number of the last line read
-        self.rows = 0  # lines read that are not blank: rows, parsed or not
-        self.last: Optional[Tuple[int, bytes, Optional[Tuple[Any, Any, Any]], str]] = None
-        self._first = first if self.jsonl else None
-        if not self.jsonl:
+        if self.jsonl:
+            self._ahead.appendleft(first)
+            self.consumed = 0
+        else:
             import csv
 
             self._feeder = _OneLine()
@@ -2279,19 +2910,22 @@ class _Input:
         raise _Usage("the CSV header of %s must name user_id, key and value (in any order); it has no %s"
                      % (name, ", ".join(missing)))
 
-    def records(self) -> Iterator[Tuple[int, bytes, Optional[Tuple[Any, Any, Any]], str]]:
-        """(line number, raw line, row or None, why the line is not a row) for each line that is not blank."""
-        import itertools
+    def _next_line(self) -> bytes:
+        if self._ahead:
+            return self._ahead.popleft()
+        try:
+            return self.stream.readline()  # type: ignore[no-any-return]
+        except OSError as exc:
+            raise _BrokeOff(self.number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
 
-        lines = itertools.chain([self._first] if self._first is not None else [], self._ahead, self.stream)
+    def records(self) -> Iterator[Union[_Line, _Broken]]:
+        """Each line that is not blank, as a row (_Line) or as what is wrong with it (_Broken)."""
         while True:
-            try:
-                raw = next(lines)
-            except StopIteration:
+            raw = self._next_line()
+            if not raw:
                 return
-            except OSError as exc:
-                raise _BrokeOff(self.number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
             self.number += 1
+            self.consumed += len(raw)
             if not raw.strip():
                 continue  # a blank line is not a row
             try:
@@ -2300,10 +2934,23 @@ class _Input:
                 raise _BrokeOff(self.number, raw, "bytes that are not UTF-8") from None
             if text.endswith("\n"):
                 text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            row, problem = self._json_row(text) if self.jsonl else self._csv_row(text)
-            self.rows += 1
-            self.last = (self.number, raw, row, problem)
-            yield self.last
+            fields, problem = self._json_row(text) if self.jsonl else self._csv_row(text)
+            record: Any = _Line(fields) if fields is not None else _Broken()
+            record.number, record.raw = self.number, raw
+            if fields is None:
+                record.problem = problem
+            yield record
+
+    def rest(self) -> Iterator[bytes]:
+        """What is left of the input, raw: the lines read ahead, then the stream (OSError when it cannot be read)."""
+        while self._ahead:
+            yield self._ahead.popleft()
+        read = getattr(self.stream, "read1", self.stream.read)  # what is there: a pipe may not fill 64 KiB soon
+        while True:
+            block = read(1 << 16)
+            if not block:
+                return
+            yield block
 
     def _csv_row(self, text: str) -> Tuple[Optional[Tuple[Any, Any, Any]], str]:
         import csv
@@ -2351,7 +2998,11 @@ def _csv_header(text: str) -> Optional[List[str]]:
 
 
 class _FailedFile:
-    """--failed: the lines not accepted, byte for byte, in a temporary file renamed into place at the end."""
+    """--failed: the lines not accepted, byte for byte, in a file beside it renamed into place at the end.
+
+    The file is made with the permissions of any new file of the user (the umask's), not a
+    temporary file's 0600: it replaces the failed file the user asked for.
+    """
 
     def __init__(self, path: Optional[str], header: Optional[bytes]) -> None:
         self.path, self.header = path, header
@@ -2359,29 +3010,37 @@ class _FailedFile:
         self.temp = ""
 
     def write(self, raw: bytes) -> None:
-        if self.path is None:
-            return
-        if self.file is None:
-            import tempfile
+        """A line as it stood (a last line without its newline gets one)."""
+        self.write_raw(raw if raw.endswith(b"\n") or not raw else raw + b"\n")
 
-            directory = os.path.dirname(os.path.abspath(self.path))
-            handle, self.temp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(self.path) + ".",
-                                                 suffix=".partial")
+    def write_raw(self, data: bytes) -> None:
+        if self.path is not None:
+            (self.file or self._open()).write(data)
+
+    def _open(self) -> Any:
+        """The file beside the failed file, with the header of a CSV input first."""
+        import random
+
+        for _ in range(100):
+            self.temp = "%s.%06x.partial" % (self.path, random.getrandbits(24))
+            try:
+                handle = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+            except FileExistsError:
+                continue
             self.file = os.fdopen(handle, "wb")
             if self.header is not None:
                 self.file.write(self.header if self.header.endswith(b"\n") else self.header + b"\n")
-        self.file.write(raw if raw.endswith(b"\n") or not raw else raw + b"\n")
+            return self.file
+        raise FileExistsError("cannot make a file beside %s" % self.path)  # pragma: no cover
 
-    def copy_rest(self, stream: Any) -> bool:
+    def copy_rest(self, source: _Input) -> bool:
         """The rest of the input, raw, after what was written; False when it cannot be read."""
         try:
-            while True:
-                block = stream.read(1 << 16)
-                if not block:
-                    return True
-                self.write(block) if self.file is None else self.file.write(block)
+            for block in source.rest():
+                self.write_raw(block)
         except OSError:
             return False
+        return True
 
     def finish(self, complete: bool) -> None:
         """Put the failed rows in place; a complete run with none removes an earlier failed file."""
@@ -2399,89 +3058,146 @@ class _FailedFile:
 
 
 def _line_numbers(numbers: List[int]) -> str:
-    """"line 7", "3 rows (lines 2-4)", "2 rows (lines 2, 4)": a refused batch is named once."""
+    """"line 7", "3 rows (lines 2-4)": a refused batch is named once."""
     if len(numbers) == 1:
         return "line %d" % numbers[0]
-    if numbers[-1] - numbers[0] == len(numbers) - 1:
-        return "%d rows (lines %d-%d)" % (len(numbers), numbers[0], numbers[-1])
-    shown = ", ".join(map(str, numbers[:10])) + (", ..." if len(numbers) > 10 else "")
-    return "%d rows (lines %s)" % (len(numbers), shown)
+    return "%d rows (lines %d-%d)" % (len(numbers), numbers[0], numbers[-1])
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds >= 3600 else \
+        "%d:%02d" % (seconds // 60, seconds % 60)
 
 
 class _Report:
-    """What a --file run says on stderr, and its counts: rows read = accepted + not accepted."""
+    """A --file run's accounts and all it says on stderr.
 
-    def __init__(self, output: _Output, quiet: bool, failed: _FailedFile) -> None:
-        self.output, self.quiet, self.failed = output, quiet, failed
-        self.accepted = self.not_accepted = 0
-        self._shown = 0.0
+    push_many hands each row not accepted to `failure`, in input order, which only queues
+    it; the report writes them to --failed and names them on stderr between two rows, with
+    signals held.  rows read = accepted + not accepted, and every line read is accepted or
+    in --failed.
+    """
 
-    def chunk_done(self, failures: List[Tuple[int, bytes, str]]) -> None:
-        """Name the lines not accepted (a refused batch once), and write them to --failed."""
-        failures.sort()
-        self.not_accepted += len(failures)
-        for _, raw, _ in failures:
-            self.failed.write(raw)
-        groups: Dict[str, List[int]] = {}
-        for number, _, reason in failures:
-            if reason.startswith(("invalid row", "malformed", "expected", "not JSON")):
-                self.output.say("line %d: %s" % (number, reason))
-            else:
-                groups.setdefault(reason, []).append(number)
-        for reason, numbers in groups.items():
-            self.output.say("%s not accepted: %s" % (_line_numbers(numbers), reason))
-        if self.output.tty and not self.quiet and time.monotonic() - self._shown > 0.2:
-            self._shown = time.monotonic()
-            self.output.write("stderr", "vwo-push: %d rows accepted, %d not accepted"
-                              % (self.accepted, self.not_accepted))
+    def __init__(self, output: _Output, opts: Any, failed: _FailedFile, source: _Input, client: Client,
+                 signals: _Signals) -> None:
+        import collections
 
-    def summary(self, read: int, note: str = "") -> None:
-        if not (self.quiet and self.not_accepted == 0 and not note.startswith(";")):
-            self.output.say("%d rows read, %d accepted, %d not accepted%s" % (
-                read, self.accepted, self.not_accepted, note))
+        self.output, self.quiet, self.dry_run = output, opts.quiet, opts.dry_run
+        self.failed, self.source, self.client, self.signals = failed, source, client, signals
+        self.read = self.not_accepted = 0
+        self.last = source.number  # the line of the last row handed on (the header, before the first)
+        self.in_hand: Optional[_Row] = None  # the row last handed to push_many, until push_many has it
+        self._queued: Deque[Tuple[_Row, str]] = collections.deque()
+        self._group: Optional[Tuple[str, List[int], float]] = None  # failures to name together
+        self.started = time.monotonic()
 
+    def rows(self) -> Iterator[_Row]:
+        """The input's rows for push_many; between two rows the report catches up, and a held signal comes."""
+        for line in self.source.records():
+            if self._queued:
+                self.catch_up()
+            self.signals.check()
+            self.read += 1
+            self.last = line.number
+            self.in_hand = line
+            yield line
+            self.in_hand = None  # push_many asks for the next row: it has this one
 
-def _run_file(client: Client, opts: Any, output: _Output) -> int:
-    batch_size = 1000 if opts.batch_size is None else opts.batch_size
-    if not 1 <= batch_size <= _MAX_BATCH:
-        raise _Usage("--batch-size must be from 1 to %d" % _MAX_BATCH)
-    if opts.failed == "-":
-        raise _Usage("--failed - is not supported: give it a file name")
-    import contextlib
+    def failure(self, row: _Row, reason: str) -> None:
+        """push_many's on_failure: queue it (two statements: a signal landing here is held)."""
+        self._queued.append((row, reason))
+        self.in_hand = None if row is self.in_hand else self.in_hand
 
-    with contextlib.ExitStack() as closing:
+    def catch_up(self, final: bool = False) -> None:
+        """Write the queued failures to --failed and name them, signals held."""
+        self.signals.holding = True
         try:
-            stream = sys.stdin.buffer if opts.file == "-" else closing.enter_context(open(opts.file, "rb"))
-        except OSError as exc:
-            raise _Usage("cannot read %s: %s" % (opts.file, exc.strerror or exc)) from None
-        if opts.failed is not None and _same_file(stream, opts.failed):
-            raise _Usage("--failed names the input file, which would be overwritten while it is read; "
-                         "write the failed rows to another file")
-        source = _Input(stream, "stdin" if opts.file == "-" else opts.file)
-        failed = _FailedFile(opts.failed, source.header)
-        report = _Report(output, opts.quiet, failed)
-        try:
-            status = _send_rows(client, source, report, batch_size, opts)
-        except BaseException:
-            failed.discard()  # a crash: an earlier failed file is left as it was
-            raise
-    return status
+            while self._queued:
+                row, reason = self._queued.popleft()
+                self.not_accepted += 1
+                self.failed.write(row.raw)
+                self._name(row.number, row.problem if isinstance(row, _Broken) else reason)
+            if self._group is not None and (final or time.monotonic() - self._group[2] > 1.0):
+                self._say_group()
+        finally:
+            self.signals.holding = False
+
+    def _name(self, number: int, reason: str) -> None:
+        group = self._group
+        if group is not None and group[0] == reason and group[1][-1] == number - 1:
+            group[1].append(number)
+            return
+        if group is not None:
+            self._say_group()
+        self._group = (reason, [number], time.monotonic())
+
+    def _say_group(self) -> None:
+        reason, numbers, _ = self._group  # type: ignore[misc]
+        self._group = None
+        self.output.say("%s not accepted: %s" % (_line_numbers(numbers), reason))
+
+    def progress(self) -> str:
+        """The progress line: rows read, accepted, not accepted, share of the file, rate, elapsed, ETA."""
+        elapsed = time.monotonic() - self.started
+        accepted = self.client.stats()["accepted"]
+        text = "%d rows read, %d accepted, %d not accepted" % (self.read, accepted,
+                                                               self.not_accepted + len(self._queued))
+        share = None if self.source.size is None else min(1.0, self.source.consumed / self.source.size)
+        if share is not None:
+            text += ", %d%% of the file" % (share * 100)
+        text += ", %d rows/s, %s elapsed" % (self.read / max(elapsed, 1e-9), _clock(elapsed))
+        if share:
+            text += ", ETA %s" % _clock(elapsed * (1 - share) / share)
+        return text
+
+    def summary(self, note: str = "") -> None:
+        self.catch_up(final=True)
+        elapsed = time.monotonic() - self.started
+        if self.quiet and self.not_accepted == 0 and not note.startswith(";"):
+            return
+        self.output.say("%d rows read, %d accepted, %d not accepted in %.1f s (%d rows/s)%s" % (
+            self.read, self.read - self.not_accepted, self.not_accepted, elapsed, self.read / max(elapsed, 1e-9),
+            note))
 
 
-def _same_file(stream: Any, path: str) -> bool:
-    try:
-        mine, theirs = os.fstat(stream.fileno()), os.stat(path)
-    except (OSError, ValueError, AttributeError):
-        return False
-    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+class _Progress:
+    """A thread that shows the progress line: on a terminal, rewritten 4 times a second; elsewhere every 30 s."""
+
+    terminal, elsewhere = 0.25, 30.0  # seconds between two lines
+
+    def __init__(self, report: _Report, output: _Output) -> None:
+        import threading
+
+        self._report, self._output = report, output
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vwo_push progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        tty = self._output.tty
+        while not self._stop.wait(self.terminal if tty else self.elsewhere):
+            self._output.write("stderr", "vwo-push: %s%s" % (self._report.progress(), "" if tty else "\n"))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class _Signals:
-    """Ctrl-C and SIGTERM during --file: raised where the run waits, held while it does its accounts."""
+    """Ctrl-C and SIGTERM during --file: raised where the run is, except while the accounts are written.
 
-    def __init__(self) -> None:
+    A signal is held while the report writes (a line half written would be lost or doubled)
+    and while push_many hands it a failure (two statements, known by the code of the frame
+    the signal lands in), then raised between two rows.  After the first, signals are held
+    for good: the accounts are settled once.
+    """
+
+    def __init__(self, held: Any) -> None:
         self.holding = False
         self.pending = 0  # a signal that came while held
+        self.raised = False
+        self._held = held  # the code during which a signal waits
         self._previous: List[Tuple[int, Any]] = []
 
     def __enter__(self) -> _Signals:
@@ -2500,84 +3216,116 @@ class _Signals:
         for number, handler in self._previous:
             signal.signal(number, handler)
 
-    def _handle(self, number: int, frame: object) -> None:
-        if self.holding:
-            self.pending = number
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.raised or self.holding or (frame is not None and frame.f_code is self._held):
+            self.pending = self.pending or number
         else:
             self._raise(number)
 
-    @staticmethod
-    def _raise(number: int) -> None:
+    def _raise(self, number: int) -> None:
         import signal
 
+        self.raised = True
         raise _Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
 
-    def hold(self) -> None:
-        self.holding = True
-
-    def release(self) -> None:
-        self.holding = False
-        if self.pending:
-            number, self.pending = self.pending, 0
-            self._raise(number)
+    def check(self) -> None:
+        """Raise a signal that was held, now that the run is between two rows."""
+        if self.pending and not self.raised:
+            self._raise(self.pending)
 
 
-def _send_rows(client: Client, source: _Input, report: _Report, batch_size: int, opts: Any) -> int:
-    """Read, send a batch at a time, account for every line; Ctrl-C and SIGTERM end it cleanly."""
-    chunk: List[Tuple[int, bytes, Optional[Tuple[Any, Any, Any]], str]] = []
-    with _Signals() as signals:
+def _status(stop: BaseException) -> int:
+    return 143 if isinstance(stop, _Terminated) else 130
+
+
+def _run_file(client: Client, opts: Any, output: _Output) -> int:
+    batch_size = 1000 if opts.batch_size is None else opts.batch_size
+    if not 1 <= batch_size <= _MAX_BATCH:
+        raise _Usage("--batch-size must be from 1 to %d" % _MAX_BATCH)
+    concurrency = 4 if opts.concurrency is None else opts.concurrency
+    if not 1 <= concurrency <= _MAX_CONCURRENCY:
+        raise _Usage("--concurrency must be from 1 to %d" % _MAX_CONCURRENCY)
+    if opts.failed == "-":
+        raise _Usage("--failed - is not supported: give it a file name")
+    import contextlib
+
+    with _Signals(_Report.failure.__code__) as signals, contextlib.ExitStack() as closing:
         try:
-            for record in source.records():
-                chunk.append(record)
-                if len(chunk) == batch_size:
-                    _send_chunk(client, chunk, report, signals)
-            _send_chunk(client, chunk, report, signals)
-        except _BrokeOff as broke:
-            signals.hold()
-            _send_chunk(client, chunk, report, None)
-            report.failed.write(broke.raw)
-            kept = report.failed.copy_rest(source.stream) and report.failed.path is not None
-            report.output.say("stopped at line %d: %s; the rows before it were sent; %s" % (
-                broke.number, broke, "that line and the rest of the input are in %s" % report.failed.path
-                if kept else "that line and the rest were not sent (--failed keeps them)"))
-            report.failed.finish(complete=False)
-            report.summary(source.rows)
-            return 1
+            try:
+                stream = sys.stdin.buffer if opts.file == "-" else closing.enter_context(open(opts.file, "rb"))
+            except OSError as exc:
+                raise _Usage("cannot read %s: %s" % (opts.file, exc.strerror or exc)) from None
+            if opts.failed is not None and _same_file(stream, opts.failed):
+                raise _Usage("--failed names the input file, which would be overwritten while it is read; "
+                             "write the failed rows to another file")
+            source = _Input(stream, "stdin" if opts.file == "-" else opts.file)
         except (KeyboardInterrupt, _Terminated) as stop:
-            signals.hold()  # for good: the accounts are settled once
-            if source.last is not None and (not chunk or chunk[-1] is not source.last):
-                chunk.append(source.last)  # read, but the signal came before it was taken
-            report.chunk_done([(number, raw, problem or "interrupted: sent or about to be, not known to be accepted")
-                               for number, raw, _, problem in chunk])
-            report.failed.finish(complete=False)
-            where = "the rows not accepted are in %s; " % report.failed.path if report.failed.file else ""
-            report.summary(source.rows, "; interrupted after line %d: %sto resume, run again on the input's lines "
-                                        "after %d%s" % (source.number, where, source.number,
-                                                        "" if source.jsonl else " (with its header line)"))
-            return 143 if isinstance(stop, _Terminated) else 130
+            output.say("interrupted before any row was read: nothing was sent")
+            return _status(stop)
+        failed = _FailedFile(opts.failed, source.header)
+        report = _Report(output, opts, failed, source, client, signals)
+        try:
+            return _backfill(client, report, batch_size, concurrency)
+        except BaseException:
+            failed.discard()  # a crash: an earlier failed file is left as it was
+            raise
+
+
+def _backfill(client: Client, report: _Report, batch_size: int, concurrency: int) -> int:
+    """Send the rows, settle the accounts whatever happens, say how it went: the exit status."""
+    progress = None if report.quiet else _Progress(report, report.output)
+    try:
+        client.push_many(report.rows(), batch_size=batch_size, on_failure=report.failure, concurrency=concurrency)
+    except _BrokeOff as broke:
+        return _broke_off(report, broke)
+    except (KeyboardInterrupt, _Terminated) as stop:
+        report.signals.raised = True  # from now on, signals wait: the accounts are settled once
+        if report.in_hand is not None:  # handed to push_many just as the signal came: not known to be sent
+            report.failure(report.in_hand, _INTERRUPTED_UNSENT)
+        report.catch_up(final=True)
+        report.failed.finish(complete=False)
+        where = "the rows not accepted are in %s; " % report.failed.path if report.failed.file else ""
+        last = report.last
+        report.summary("; interrupted after line %d: %sto resume, run again on the input's lines after %d%s" % (
+            last, where, last, "" if report.source.jsonl else " (with its header line)"))
+        return _status(stop)
+    finally:
+        if progress is not None:
+            progress.stop()
+    report.catch_up(final=True)
     report.failed.finish(complete=True)
-    report.summary(source.rows, " (dry run: valid rows counted as accepted, nothing sent)" if opts.dry_run else "")
+    report.summary(" (dry run: valid rows counted as accepted, nothing sent)" if report.dry_run else "")
     return 0 if report.not_accepted == 0 else 1
 
 
-def _send_chunk(client: Client, chunk: List[Tuple[int, bytes, Optional[Tuple[Any, Any, Any]], str]],
-                report: _Report, signals: Optional[_Signals]) -> None:
-    """Send a chunk's rows in one push_many batch, then account for each of its lines."""
-    failures = [(number, raw, problem) for number, raw, row, problem in chunk if row is None]
-    lines = {id(row): (number, raw) for number, raw, row, _ in chunk if row is not None}
+def _broke_off(report: _Report, broke: _BrokeOff) -> int:
+    """Input that cannot be read on: what was read was sent; the rest goes to --failed, from the broken line."""
+    report.catch_up(final=True)
+    failed, status = report.failed, 1
+    where = "that line and the rest were not sent (--failed keeps them)"
+    if failed.path is not None:
+        failed.write(broke.raw)
+        try:
+            kept = failed.copy_rest(report.source)
+        except (KeyboardInterrupt, _Terminated) as stop:
+            report.signals.raised = True
+            kept, status = False, _status(stop)
+            where = "the copy of the rest to %s was interrupted: it holds the rest only in part" % failed.path
+        else:
+            where = ("that line and the rest of the input are in %s" % failed.path if kept else
+                     "that line is in %s; the rest could not be read" % failed.path)
+    report.output.say("stopped at line %d: %s; the rows before it were sent; %s" % (broke.number, broke, where))
+    failed.finish(complete=False)
+    report.summary()
+    return status
 
-    def on_failure(row: _Row, reason: str) -> None:
-        failures.append(lines[id(row)] + (reason,))
 
-    rows = [row for _, _, row, _ in chunk if row is not None]
-    accepted = client.push_many(rows, batch_size=len(rows), on_failure=on_failure).accepted if rows else 0
-    if signals is not None:
-        signals.hold()
-    report.accepted += accepted
-    report.chunk_done(failures)
-    chunk.clear()
-    if signals is not None:
-        signals.release()
+def _same_file(stream: Any, path: str) -> bool:
+    try:
+        mine, theirs = os.fstat(stream.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
 if __name__ == "__main__":
