@@ -1029,7 +1029,7 @@ class TestConfiguration:
             vwo_push.Client(1, KEY, batch_events=batch_events).close()
         client = vwo_push.Client(1, KEY, batch_events={})
         assert client._options["batch_events"] == {"events_per_request": 100, "request_time_interval": 600,
-                                                   "flush_callback": None, "max_queue_size": 10000}
+                                                   "flush_callback": None, "max_queue_size": 10000, "spool": None}
 
     @pytest.mark.parametrize("settings", ["not json", "[]", b"\xff", '{"sdkKey": "k"}', '{"accountId": 1}',
                                           '{"accountId": 1, "sdkKey": "k", "isEventArchEnabled": "yes"}',
@@ -2268,6 +2268,270 @@ class TestDroppedClients:
 
 
 # ---------------------------------------------------------------------------
+# The spool: batch mode through an SQLite file that survives the process
+# ---------------------------------------------------------------------------
+
+def spool_client(server, path, **options):
+    batch = {"spool": str(path), "events_per_request": 10, "request_time_interval": 600}
+    batch.update(options)
+    return vwo_push.Client(1, KEY, endpoint=server.url, timeout=5, retries=0, batch_events=batch)
+
+
+def spooled(path):
+    """Rows in the spool file not yet over (read with sqlite3 directly)."""
+    import sqlite3
+
+    with sqlite3.connect(str(path)) as db:
+        return db.execute("SELECT count(*) FROM vwo_push_events e WHERE NOT EXISTS (SELECT 1 FROM vwo_push_claims c "
+                          "WHERE c.done = 1 AND e.id BETWEEN c.lo AND c.hi)").fetchone()[0]
+
+
+def arrived_values(server, got=()):
+    """The values of the batches that arrived whole (a writer killed mid-request leaves a body cut short)."""
+    whole = []
+    for request in list(got) + server.all_received():
+        try:
+            json.loads(request.body)
+        except ValueError:
+            continue
+        whole.append(request)
+    return collections.Counter(v["k"] for v in values_received_of(whole))
+
+
+SPOOL_KILLS = """
+import os, random, signal, sys, time, vwo_push
+url, path, kills, log, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[6]
+rng = random.Random(int(sys.argv[5]))
+vwo_push.Client(1, "k", batch_events={"spool": path + ".warm"})._batcher._connect()  # imports done once, here
+vwo_push._prepare_imports()
+for k in range(kills):
+    pid = os.fork()
+    if pid == 0:  # a writer: each push that returned True is written down, then it is killed at a random moment
+        out = os.open("%s.%d" % (log, k), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        client = vwo_push.Client(1, key, endpoint=url, timeout=5, retries=0,
+                                 batch_events={"spool": path, "events_per_request": 7, "request_time_interval": 1})
+        client._batcher._interval = 0.005  # batches keep going: kills land mid-batch too
+        for i in range(1000000):
+            value = "%d-%d" % (k, i)
+            if client.push("k", value, "u"):
+                os.write(out, (value + "\\n").encode())
+        os._exit(0)
+    time.sleep(rng.uniform(0.005, 0.04))  # inside a push, mid-batch, mid-commit: wherever it falls
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+print("killed", kills)
+"""
+
+SPOOL_SHARED = """
+import multiprocessing, sys, vwo_push
+
+def writer(url, path, name, key):
+    client = vwo_push.Client(1, key, endpoint=url, timeout=10, batch_events={"spool": path, "events_per_request": 20})
+    refused = [i for i in range(300) if not client.push("k", "%s-%d" % (name, i), "u")]
+    client.close()
+    sys.exit(1 if refused else 0)
+
+if __name__ == "__main__":
+    url, path, key = sys.argv[1], sys.argv[2], sys.argv[3]
+    writers = [multiprocessing.get_context(kind).Process(target=writer, args=(url, path, "%s%d" % (kind, i), key))
+               for kind in ("fork", "spawn") for i in range(2)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(120)
+    print([process.exitcode for process in writers])
+"""
+
+SPOOL_LIMITED = """
+import logging, os, resource, sys, vwo_push
+logging.basicConfig(format="%(levelname)s %(message)s")
+url, path = sys.argv[1], sys.argv[2]
+client = vwo_push.Client(1, "k", endpoint=url, timeout=2, retries=0,
+                         batch_events={"spool": path, "events_per_request": 5000, "request_time_interval": 86400})
+accepted = 0
+while client.push("k", "v%d" % accepted + "x" * 200, "u"):  # the server never answers: everything stays
+    accepted += 1
+    if accepted == 50:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path + "-wal") + 20000, resource.RLIM_INFINITY))
+print(accepted)
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+class TestSpool:
+    def test_a_push_is_true_once_committed_and_the_sender_empties_the_file(self, server, tmp_path):
+        path = tmp_path / "spool.db"
+        server.decide = lambda got: Reply(action="hold")
+        with spool_client(server, path) as client:
+            for i in range(25):
+                assert client.push("k", "v%d" % i, "u") is True
+            assert spooled(path) == 25  # committed, every one, before push said True
+            got = server.wait_for(1)  # the first full batch is in flight, its answer held
+            assert client.stats()["pending"] == 25
+            server.release.set()
+            assert client.flush() is True and spooled(path) == 0
+            stats = client.stats()
+            assert (stats["events"], stats["accepted"], stats["pending"]) == (25, 25, 0)
+        assert arrived_values(server, got) == collections.Counter("v%d" % i for i in range(25))
+        assert "sqlite3" in sys.modules  # imported for the spool (and only then: see TestVendoring)
+
+    def test_a_lone_event_goes_within_the_interval_every_time(self, server, tmp_path):
+        with spool_client(server, tmp_path / "spool.db") as client:
+            client._batcher._interval = 0.3
+            for value in ("first", "second"):
+                start = time.monotonic()
+                assert client.push("k", value, "u") is True
+                got, = server.wait_for(1)
+                assert 0.25 <= got.at - start < 0.3 + 1.5 and values_received_of([got]) == [{"k": value}]
+
+    def test_a_client_that_opens_a_spool_sends_what_earlier_processes_left(self, server, tmp_path):
+        path = tmp_path / "spool.db"
+        left = run_python("import sys, os, vwo_push\n"
+                          "c = vwo_push.Client(1, sys.argv[3], endpoint=sys.argv[1], batch_events={'spool': sys.argv[2]})\n"
+                          "assert all(c.push('k', 'left-%d' % i, 'u') for i in range(30))\n"
+                          "os._exit(0)\n", server.url, path, KEY)  # gone without a flush, as a kill would leave it
+        assert left.returncode == 0, left.stderr
+        assert spooled(path) == 30 and server.all_received() == []
+        with spool_client(server, path) as client:  # opening it is enough
+            assert sorted(arrived_values(server, server.wait_for(3))) == sorted("left-%d" % i for i in range(30))
+            assert client.stats()["accepted"] == 0  # another process's events: sent, not this client's count
+        assert spooled(path) == 0
+
+    def test_the_collector_down_for_a_while_then_back(self, server, tmp_path):
+        path = tmp_path / "spool.db"
+        server.decide = lambda got: Reply(action="reset")  # down
+        with spool_client(server, path, events_per_request=50) as client:
+            for i in range(400):
+                assert client.push("k", "v%d" % i, "u") is True
+            assert client.flush() is False  # no network: nothing lost, everything stays
+            assert spooled(path) == 400 and client.stats()["pending"] == 400
+            server.decide = None  # back
+            assert client.flush() is True and spooled(path) == 0
+            assert client.stats()["accepted"] == 400
+        assert set(arrived_values(server)) == {"v%d" % i for i in range(400)}
+
+    def test_a_refused_batch_is_reported_counted_and_removed(self, server, tmp_path, caplog):
+        path = tmp_path / "spool.db"
+        calls = []
+        server.script.append(400)
+        with spool_client(server, path, flush_callback=lambda error, events: calls.append((error, len(events)))) \
+                as client:
+            for i in range(10):
+                client.push("k", "v%d" % i, "u")
+            assert len(server.wait_for(1)) == 1
+            assert client.flush() is True  # the refused batch is over: reported, not kept
+            assert spooled(path) == 0 and client.stats()["not_accepted"] == 10
+        assert len(calls) == 1 and "HTTP 400" in str(calls[0][0]) and calls[0][1] == 10
+
+    @needs_fork
+    def test_at_least_once_whatever_the_moment_of_a_sigkill(self, server, tmp_path):
+        path, log = tmp_path / "spool.db", tmp_path / "pushed"
+        done = run_python(SPOOL_KILLS, server.url, path, 200, log, 7, KEY, timeout=240)
+        assert done.returncode == 0 and done.stdout == "killed 200\n", done.stderr
+        returned_true = [line for f in tmp_path.glob("pushed.*") for line in f.read_text().split("\n")[:-1]]
+        with spool_client(server, path, events_per_request=500) as client:  # the next process drains it
+            assert client.flush(timeout=60) is True
+        assert spooled(path) == 0
+        arrived = arrived_values(server)
+        assert len(returned_true) > 1000 and set(returned_true) <= set(arrived)  # every True arrived
+        assert sum(arrived.values()) - len(arrived) <= 200 * 7  # twice at most: a batch in flight at each kill
+
+    def test_four_processes_fork_and_spawn_write_to_one_spool_at_once(self, server, tmp_path):
+        path = tmp_path / "spool.db"
+        script = tmp_path / "shared.py"
+        script.write_text(SPOOL_SHARED)
+        done = subprocess.run([sys.executable, str(script), server.url, str(path), KEY], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(HERE)), timeout=240)
+        assert done.returncode == 0 and done.stdout.strip() == "[0, 0, 0, 0]", done.stderr  # no push refused
+        assert "database is locked" not in done.stderr
+        with spool_client(server, path) as client:
+            assert client.flush(timeout=30) is True
+        expected = {"%s%d-%d" % (kind, n, i) for kind in ("fork", "spawn") for n in range(2) for i in range(300)}
+        assert set(arrived_values(server)) == expected
+
+    @pytest.mark.skipif(not hasattr(__import__("os"), "fork") or sys.platform != "linux", reason="needs rlimits")
+    def test_a_file_size_limit_is_a_false_with_a_warning_and_loses_nothing_spooled(self, server, tmp_path):
+        server.decide = lambda got: Reply(action="silent")
+        path = tmp_path / "spool.db"
+        done = run_python(SPOOL_LIMITED, server.url, path, timeout=120)
+        assert done.returncode == 0, done.stderr
+        accepted = int(done.stdout)
+        assert accepted >= 50 and "WARNING push not sent: the batch spool" in done.stderr
+        import sqlite3
+
+        with sqlite3.connect(str(path)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert db.execute("SELECT count(*) FROM vwo_push_events").fetchone()[0] == accepted
+
+    def test_a_spool_that_cannot_be_written_is_a_false_with_a_warning(self, server, tmp_path):
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        path = folder / "spool.db"
+        with spool_client(server, path) as client:  # one event stays: the server refuses nothing, but is down
+            server.decide = lambda got: Reply(action="reset")
+            assert client.push("k", "kept", "u") is True and client.flush() is False
+        code = ("import os, sys, tempfile, logging, vwo_push\nlogging.basicConfig()\n"
+                "warm = vwo_push.Client(1, 'k', batch_events={'spool': tempfile.mkdtemp() + '/w.db'})\n"
+                "warm._batcher._connect(); vwo_push._prepare_imports()  # every import done, before losing the right\n"
+                "if os.geteuid() == 0:\n"
+                "    os.setgid(65534); os.setuid(65534)  # root writes anywhere: be nobody\n"
+                "c = vwo_push.Client(1, sys.argv[3], endpoint=sys.argv[1], batch_events={'spool': sys.argv[2]})\n"
+                "print(c.push('k', 'refused', 'u'))\n"
+                "os._exit(0)\n")
+        folder.chmod(0o555)
+        (folder / "spool.db").chmod(0o444)
+        try:
+            done = run_python(code, server.url, path, KEY)
+        finally:
+            folder.chmod(0o755)
+        assert done.returncode == 0 and done.stdout == "False\n", done.stderr
+        assert "batch spool" in done.stderr and "Traceback" not in done.stderr
+        server.decide = None
+        server.all_received()  # the attempts refused earlier (a reset each)
+        with spool_client(server, path) as client:
+            assert client.flush() is True
+        assert [v["k"] for v in values_received(server)] == ["kept"]  # it was kept, and goes now
+
+    @needs_fork
+    def test_a_forked_child_opens_its_own_connection(self, server, tmp_path):
+        done = run_python("import os, sys, vwo_push\n"
+                          "c = vwo_push.Client(1, 'k', endpoint=sys.argv[1], batch_events={'spool': sys.argv[2]})\n"
+                          "assert c.push('k', 'parent', 'u')\n"
+                          "parent = c._batcher._db\n"
+                          "pid = os.fork()\n"
+                          "if pid == 0:\n"
+                          "    ok = c.push('k', 'child', 'u') and c._batcher._db is not parent and c.flush()\n"
+                          "    os._exit(0 if ok else 1)\n"
+                          "assert os.waitpid(pid, 0)[1] == 0\n"
+                          "assert c.push('k', 'parent again', 'u') and c.flush()\n", server.url, tmp_path / "s.db")
+        assert done.returncode == 0, done.stderr
+        assert set(arrived_values(server)) == {"parent", "child", "parent again"}
+
+    def test_set_opt_out_deletes_this_clients_events(self, server, tmp_path):
+        path = tmp_path / "spool.db"
+        with spool_client(server, path) as client:
+            for i in range(5):
+                client.push("k", str(i), "u")
+            assert client.set_opt_out() is True and spooled(path) == 0
+            stats = client.stats()
+            assert (stats["events"], stats["not_accepted"], stats["pending"]) == (5, 5, 0)
+            assert client.push("k", "late", "u") is False
+        assert server.all_received() == []
+
+    def test_without_sqlite3_a_spool_is_a_value_error(self, tmp_path):
+        done = run_python("import sys\nsys.modules['sqlite3'] = None\nimport vwo_push\n"
+                          "try:\n    vwo_push.Client(1, 'k', batch_events={'spool': sys.argv[1]})\n"
+                          "except ValueError as exc:\n    print(exc)\n", tmp_path / "s.db")
+        assert done.stdout == "batch_events['spool'] needs the sqlite3 module, which this Python lacks\n"
+
+    @pytest.mark.parametrize("spool", [5, ""])
+    def test_a_spool_must_be_a_path(self, spool):
+        with pytest.raises(ValueError, match=r"batch_events\['spool'\] must be a path"):
+            vwo_push.Client(1, KEY, batch_events={"spool": spool})
+
+
+# ---------------------------------------------------------------------------
 # Fuzzing push with junk
 # ---------------------------------------------------------------------------
 
@@ -3431,7 +3695,8 @@ class TestVendoring:
         loaded = set(done.stdout.split())
         assert "vwo_push" in loaded
         heavy = {"urllib", "urllib.request", "urllib.parse", "http", "http.client", "ssl", "json", "logging",
-                 "functools", "typing", "hashlib", "random", "socket", "threading", "email", "contextlib"}
+                 "functools", "typing", "hashlib", "random", "socket", "threading", "email", "contextlib",
+                 "sqlite3", "asyncio", "concurrent"}
         assert loaded & heavy == set()
 
     def test_the_licence_travels_with_the_file(self):

@@ -553,11 +553,24 @@ def _check_batch_events(value: object) -> Optional[Dict[str, Any]]:
     options["max_queue_size"] = _check_int("batch_events['max_queue_size']", options["max_queue_size"], 1, 10_000_000)
     if options["flush_callback"] is not None and not callable(options["flush_callback"]):
         raise ValueError("batch_events['flush_callback'] must be callable or None")
+    if options["spool"] is not None:
+        try:
+            options["spool"] = os.fspath(options["spool"])
+        except TypeError:
+            raise ValueError("batch_events['spool'] must be a path (str or os.PathLike), got %s"
+                             % _describe(options["spool"])) from None
+        if not isinstance(options["spool"], str) or not options["spool"]:
+            raise ValueError("batch_events['spool'] must be a path (str or os.PathLike), got %s"
+                             % _describe(options["spool"]))
+        try:
+            import sqlite3  # noqa: F401 - only with a spool
+        except ImportError:
+            raise ValueError("batch_events['spool'] needs the sqlite3 module, which this Python lacks") from None
     return options
 
 
 _BATCH_DEFAULTS: Dict[str, Any] = {"events_per_request": 100, "request_time_interval": 600, "flush_callback": None,
-                                   "max_queue_size": 10_000}
+                                   "max_queue_size": 10_000, "spool": None}
 
 
 # ---------------------------------------------------------------------------
@@ -1369,11 +1382,12 @@ class _Sender:
         return _deliver((transport or self.transport).attempt, req, deadline, self.retries, self.backoff,
                         self._sleep, self._jitter, self.counts)
 
-    def post(self, events: List[str], stop_by: Optional[float] = None,
-             transport: Optional[_Transport] = None) -> List[Tuple[int, int, _Outcome]]:
+    def post(self, events: List[str], stop_by: Optional[float] = None, transport: Optional[_Transport] = None,
+             count: bool = True) -> List[Tuple[int, int, _Outcome]]:
         """POST events through batch-events, within one timeout (and by `stop_by`); a 413 splits them in halves.
 
-        Returns (start, end, outcome) for events[start:end] of each request made, and counts them.
+        Returns (start, end, outcome) for events[start:end] of each request made, and counts them
+        (unless the caller counts them itself: a spool counts only its own client's events).
         """
         url, body, headers = self.wire.batch(events)
         deadline = time.monotonic() + self.timeout
@@ -1382,10 +1396,11 @@ class _Sender:
         outcome = self.send(_request(url, body, headers, self.host), deadline, transport)
         if outcome.status == 413 and len(events) > 1:  # too large: each half goes on its own
             half = len(events) // 2
-            first = self.post(events[:half], stop_by, transport)
+            first = self.post(events[:half], stop_by, transport, count)
             return first + [(start + half, end + half, o) for start, end, o in self.post(events[half:], stop_by,
-                                                                                           transport)]
-        _add(self.counts.accepted if outcome.accepted else self.counts.not_accepted, len(events))
+                                                                                           transport, count)]
+        if count:
+            _add(self.counts.accepted if outcome.accepted else self.counts.not_accepted, len(events))
         if not outcome.accepted:
             _log().warning("batch of %d event(s) not accepted: %s", len(events), outcome.reason)
         return [(0, len(events), outcome)]
@@ -1594,7 +1609,8 @@ class Client(_Account):
         if options["batch_events"] is not None:
             import weakref
 
-            self._batcher = _Batcher(self._sender, options["batch_events"])
+            spooled = options["batch_events"]["spool"] is not None
+            self._batcher = (_Spool if spooled else _Batcher)(self._sender, options["batch_events"])
             weakref.finalize(self, self._batcher.release).atexit = False  # at exit, the registry sends
 
     def _repr_more(self) -> str:
@@ -2261,6 +2277,479 @@ class _Batcher:
         return self._thread is not None and self._thread.ident == _thread.get_ident()
 
 
+class _Spool(_Batcher):
+    """Batch mode through an SQLite file (batch_events={"spool": PATH}): nothing lost when the process dies.
+
+    push returns True once its events are committed to the file.  The sender claims a batch
+    (a row of vwo_push_claims: a token of this process, and the ids it covers), sends it,
+    then marks the claim done (accepted, or refused for good: a 4xx) or lets its rows go
+    with a backoff (no network, a server error, a setting to fix: they are tried again
+    later).  Rows of done claims are deleted a thousand or so at a time, so that a push
+    seldom waits behind a delete.  Several processes may share the file; a claim whose
+    process died, or older than any batch can take, is taken over: after a kill, at most
+    the batches then in flight are sent twice.  WAL mode with synchronous=NORMAL: a commit
+    survives the process (SIGKILL, OOM, a deploy); whether it survives a power loss is the
+    disk's affair, up to the last checkpoint.  stats() counts this client's own events:
+    those it leaves in the file stay pending, and are sent (uncounted) by whoever opens the
+    file next.
+    """
+
+    _SWEEP = 1000  # rows of done claims deleted together
+    _FREE = "NOT EXISTS (SELECT 1 FROM vwo_push_claims c WHERE c.target = e.target AND e.id BETWEEN c.lo AND c.hi)"
+    _NOT_OVER = ("NOT EXISTS (SELECT 1 FROM vwo_push_claims c WHERE c.target = e.target AND c.done = 1 AND "
+                 "e.id BETWEEN c.lo AND c.hi)")
+    _IN_FLIGHT = ("EXISTS (SELECT 1 FROM vwo_push_claims c WHERE c.target = e.target AND c.done = 0 AND "
+                  "e.id BETWEEN c.lo AND c.hi)")
+
+    def __init__(self, sender: _Sender, options: Dict[str, Any]) -> None:
+        import hashlib
+
+        self.path: str = options["spool"]
+        wire = sender.wire
+        batch_url = wire.fme_batch_url if wire.fme else wire.batch_url
+        self._target = hashlib.sha1(batch_url.encode()).hexdigest()[:20]  # the account, endpoint and key, opaque
+        super().__init__(sender, options)
+        self._lease = self.timeout + _BODY_GRACE + 30.0  # past it, a claim is over, whatever its process does
+        if self._writer() is not None and self._spooled(None):
+            self._asked += 1  # what earlier processes left goes now, not at the first push
+            self._start()
+
+    def _reset(self) -> None:
+        super()._reset()
+        import random
+
+        self._token = "%d:%08x" % (os.getpid(), random.getrandbits(32))  # this client in this process
+        self._db: Any = None  # the pushing threads' connection
+        self._sdb: Any = None  # the sender's
+        self._room = 0  # inserts left before the bound is looked at again
+        self._new = 0  # events this process queued since the sender last looked
+        self._asked = self._answered = 0  # forced passes over the file (flush, close, exit) asked and done
+        self._done_rows = 0  # rows of done claims not yet deleted
+        self._floor = 0  # the last id claimed here: the free rows are mostly past it
+        self._retry_at: Optional[float] = None  # when the earliest batch let go with a backoff is due again
+
+    def after_fork(self) -> None:
+        """In a forked child: connections of its own (the parent's are kept, untouched, never closed here)."""
+        _forked_away.extend(connection for connection in (self._db, self._sdb) if connection is not None)
+        super().after_fork()
+
+    # -- the file -------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        import sqlite3
+
+        with _sqlite_lock:
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            try:
+                self._schema(db)
+            except BaseException:
+                db.close()
+                raise
+        return db
+
+    @staticmethod
+    def _schema(db: Any) -> None:
+        db.execute("PRAGMA page_size=1024")  # for a new file: each commit writes a page, and rows are small
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS vwo_push_events (id INTEGER PRIMARY KEY, target TEXT NOT NULL, "
+                   "queued REAL NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, "
+                   "tries INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, tried REAL NOT NULL DEFAULT 0)")
+        db.execute("CREATE TABLE IF NOT EXISTS vwo_push_claims (target TEXT NOT NULL, lo INTEGER NOT NULL, "
+                   "hi INTEGER NOT NULL, claim TEXT NOT NULL, claimed REAL NOT NULL, done INTEGER NOT NULL)")
+
+    def _writer(self) -> Any:
+        """The pushing threads' connection, opened on first use (None, with a WARNING, when it cannot be).
+
+        It never checkpoints (copies the log into the file, with an fsync): a push would pay for it
+        now and then.  The sender does, after each batch.
+        """
+        if self._db is None:
+            try:
+                self._db = self._connect()
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
+            except Exception as exc:  # noqa: BLE001 - sqlite3.Error or OSError: the spool cannot be used now
+                _log().warning("batch spool %s cannot be opened: %s", self.path, _error_text(exc))
+        return self._db
+
+    def _spooled(self, origin: Optional[str], last: Optional[int] = None, in_flight: bool = False) -> int:
+        """Events in the file not over yet (or, `in_flight`, in a batch being sent): this account's, or
+        `origin`'s (up to its event `last`, when given).
+
+        When the file cannot be read: 0 (nothing this client can send) or, counting its own, 1 (not known).
+        """
+        where = "e.target = ?" if origin is None else "e.origin = ?" + ("" if last is None else " AND e.seq <= ?")
+        args = (self._target if origin is None else origin,) + (() if last is None else (last,))
+        which = self._IN_FLIGHT if in_flight else self._NOT_OVER
+        try:
+            with _sqlite_lock:
+                row = self._db.execute("SELECT count(*) FROM vwo_push_events e WHERE %s AND %s"
+                                       % (where, which), args).fetchone()
+        except Exception:  # noqa: BLE001 - cannot be read now
+            return 0 if origin is None else 1
+        return int(row[0])
+
+    # -- the client's side ----------------------------------------------------------------
+
+    def put(self, events: List[str]) -> bool:
+        """Commit a call's events to the file, all or none: False when refused or the file cannot be written."""
+        if self._thread is None:
+            self._start()
+        n = len(events)
+        refusing = self._refusing
+        if not refusing:
+            try:
+                with _sqlite_lock:
+                    refusing = self._insert(events)
+            except Exception as exc:  # noqa: BLE001 - disk full, read-only, locked past the time bound
+                refusing = "the batch spool %s cannot be written: %s" % (self.path, _error_text(exc))
+        if refusing:
+            _add(self._counts.not_accepted, n)
+            if refusing == "full":
+                _add(self._counts.refused_queue_full, n)
+                self._overflow += n
+                if self._overflow == n:
+                    _log().warning("batch spool full (%d events): push refused, and refused until there is room",
+                                   self._max)
+            else:
+                _log().warning("push not sent: %s", refusing)
+            return False
+        if self._overflow:
+            _log().warning("batch spool has room again; %d event(s) were refused while it was full", self._overflow)
+            self._overflow = 0
+        new = self._new = self._new + n  # a hint for the sender's wake-up, read under its lock
+        if new == n or new >= self._per_request > new - n:
+            with self._cond:
+                self._cond.notify()
+        return True
+
+    def _insert(self, events: List[str]) -> str:
+        """Under the writers' lock: the events in the file, committed; or why not ("full")."""
+        db = self._writer()
+        if db is None:
+            return "the batch spool %s cannot be opened" % self.path
+        if self._room < len(events):
+            # The bound, looked at every hundred inserts: ids grow by one, and rows leave from the oldest.
+            ends = db.execute("SELECT (SELECT max(id) FROM vwo_push_events), "
+                              "(SELECT min(id) FROM vwo_push_events)").fetchone()
+            held = 0 if ends[0] is None else ends[0] - ends[1] + 1
+            self._room = min(self._max - held, 100)
+            if self._room < len(events):
+                return "full"
+        now, first = time.time(), self._next
+        self._next += len(events)
+        rows = [(self._target, now, self._token, first + i, event) for i, event in enumerate(events)]
+        insert = "INSERT INTO vwo_push_events (target, queued, origin, seq, event) VALUES (?, ?, ?, ?, ?)"
+        if len(rows) == 1:
+            db.execute(insert, rows[0])  # a statement of its own is a transaction of its own
+        else:
+            with _transaction(db):
+                db.executemany(insert, rows)
+        self._room -= len(events)
+        return ""
+
+    def flush(self, timeout: Optional[float]) -> bool:
+        """A forced pass over the file: True when none of this client's events queued before the call is left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last = self._next - 1
+        if self._on_sender_thread():  # from flush_callback: the sender is here
+            return self._send_here(last, deadline)
+        if self._thread is None:
+            self._start()
+        with self._cond:
+            self._asked += 1
+            asked = self._asked
+            self._cond.notify()
+            while self._answered < asked and self._thread is not None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left)
+        return self._settled(last, deadline)
+
+    def _settled(self, last: int, deadline: Optional[float]) -> bool:
+        """Whether this client's events up to `last` are all over; those another process is sending are
+        waited for (a batch takes at most its timeout), those let go with a backoff are not."""
+        deadline = time.monotonic() + self.timeout + _BODY_GRACE if deadline is None else deadline
+        while self._db is not None:
+            left = self._spooled(self._token, last)
+            if left == 0:
+                return True
+            if self._spooled(self._token, last, in_flight=True) == 0 or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)  # another process's sender has them: no event crosses processes
+        return False
+
+    def ask(self) -> None:
+        with self._cond:
+            self._asked += 1
+            self._cond.notify()
+
+    def discard(self, why: str) -> None:
+        """set_opt_out(): refuse new events; delete this client's events from the file (not those in flight)."""
+        with self._cond:
+            self._refusing = why
+            self._ending = True
+            self._cond.notify()
+        dropped = 0
+        if self._writer() is not None:
+            try:
+                with _sqlite_lock:
+                    dropped = self._db.execute("DELETE FROM vwo_push_events WHERE id IN (SELECT e.id FROM "
+                                               "vwo_push_events e WHERE e.origin = ? AND %s)" % self._FREE,
+                                               (self._token,)).rowcount
+            except Exception as exc:  # noqa: BLE001 - they stay, and go when the file can be written
+                _log().warning("batch spool %s cannot be written: %s", self.path, _error_text(exc))
+        if dropped:
+            _add(self._counts.not_accepted, dropped)
+            _log().warning("%d spooled event(s) not sent (%s)", dropped, why)
+
+    def leftover(self) -> None:
+        """After a stop: what could not go stays in the file, for the next client that opens it."""
+        left = self._spooled(self._token) if self._db is not None else 0
+        if left:
+            _log().warning("%d event(s) not sent %s: they stay in the spool %s for the next client that opens it",
+                           left, self._why_stop, self.path)
+
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def close(self) -> None:
+        super().close()
+        if self._db is not None and not self._on_sender_thread():
+            with _sqlite_lock:
+                self._db.close()
+                self._db = None
+
+    # -- the sender's side -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        """The sender thread, on a connection of its own: a turn over the file when due, asked, or ending."""
+        try:
+            while True:
+                with self._cond:
+                    self._new = 0  # what is pushed from now on wakes the sender again
+                wait = self._turn()
+                with self._cond:
+                    if self._asked > self._answered or self._new >= self._per_request:
+                        continue
+                    if self._ending:
+                        return  # after a forced pass: what could not go stays in the file
+                    if wait is None and self._new:
+                        wait = self._interval  # pushed since the file was looked at: due by then at the latest
+                    # Other processes' events (a dead one's, say) are looked for at least once a minute.
+                    self._cond.wait(min(60.0 if wait is None else wait, 60.0))
+        finally:
+            if self._sdb is not None:
+                with _sqlite_lock:
+                    self._sdb.close()
+                self._sdb = None
+            with self._cond:
+                self._thread = None
+                self._answered = self._asked
+                self._cond.notify_all()
+            if self._owner_gone:
+                self._sender.transport.pool.close()
+
+    def _turn(self) -> Optional[float]:
+        """One wake of the sender: a forced pass when asked (or ending), else the batches due; how long it
+        may sleep after (None: nothing waits)."""
+        try:
+            if self._sdb is None:
+                self._sdb = self._connect()
+            db = self._sdb
+            self._free_stale(db)
+            with self._cond:
+                asked, forced = self._asked, self._asked > self._answered or self._ending
+            self._pass(db, self._stop_by if forced else None, time.time(), due_only=not forced)
+            if forced:
+                with self._cond:
+                    self._answered = max(self._answered, asked)
+                    self._cond.notify_all()
+            if self._done_rows and not self._queue_of(db):  # idle: the done rows go now
+                self._sweep(db)
+            return self._due_in(db)
+        except Exception as exc:  # noqa: BLE001 - a file locked past the time bound, full, gone: tried again
+            _log().warning("batch spool %s cannot be used now: %s", self.path, _error_text(exc))
+            with self._cond:
+                self._answered = self._asked  # the flushes waiting learn it from what is left in the file
+                self._cond.notify_all()
+            return 5.0
+
+    def _send_here(self, last: int, deadline: Optional[float]) -> bool:
+        """A flush or close on the sender thread (from flush_callback): a forced pass, here."""
+        self._pass(self._sdb, deadline, time.time(), due_only=False)
+        return self._spooled(self._token, last) == 0  # (not waiting for other processes: this is their sender)
+
+    def _pass(self, db: Any, deadline: Optional[float], before: float, due_only: bool) -> None:
+        """Send the free rows (the due ones, unless forced), a batch at a time, until `deadline`."""
+        while deadline is None or time.monotonic() < deadline:
+            batch = self._claim(db, before, due_only)
+            if batch is None:
+                continue  # another process claimed some of them meanwhile: look again
+            if not batch:
+                return
+            self._settle(db, batch)
+
+    def _claim(self, db: Any, before: float, due_only: bool) -> Optional[List[Tuple[int, str, str]]]:
+        """Claim the next batch of this account's free rows: (id, origin, event) each; [] when none (is due).
+
+        Due rows: their backoff over (next_try by `before`), and a full batch or the oldest past
+        its interval.  Forced (a flush, a close): every free row not tried since `before`.  A claim
+        covers ids lo to hi, so its rows are the account's every row in that span.
+        """
+        now = time.time()
+        for floor in (self._floor, 0) if self._floor else (0,):  # past the last claim first: the new rows are there
+            with _sqlite_lock:
+                rows = db.execute("SELECT e.id, e.origin, e.queued, e.event FROM vwo_push_events e WHERE e.target = ? "
+                              "AND e.id > ? AND %s AND %s ORDER BY e.id LIMIT ?"
+                                  % ("e.next_try <= ?" if due_only else "e.tried < ?", self._FREE),
+                                  (self._target, floor, before, self._per_request)).fetchall()
+            if rows:
+                break
+        if not rows or (due_only and len(rows) < self._per_request and rows[0][2] + self._interval > now):
+            return []
+        with _sqlite_lock:
+            span = [row_id for (row_id,) in db.execute("SELECT id FROM vwo_push_events WHERE target = ? AND id >= ? "
+                                                       "AND id <= ? ORDER BY id",
+                                                       (self._target, rows[0][0], rows[-1][0]))]
+        kept = 0
+        while kept < len(rows) and span[kept] == rows[kept][0]:  # up to the first row it may not take
+            kept += 1
+        rows = rows[:kept]
+        lo, hi = rows[0][0], rows[-1][0]
+        with _sqlite_lock, _transaction(db):
+            clash = db.execute("SELECT 1 FROM vwo_push_claims WHERE target = ? AND lo <= ? AND hi >= ? LIMIT 1",
+                               (self._target, hi, lo)).fetchone()
+            there = db.execute("SELECT count(*) FROM vwo_push_events WHERE target = ? AND id >= ? AND id <= ?",
+                               (self._target, lo, hi)).fetchone()[0]
+            if clash or there != len(rows):
+                return None
+            db.execute("INSERT INTO vwo_push_claims VALUES (?, ?, ?, ?, ?, 0)", (self._target, lo, hi, self._token,
+                                                                                   now))
+        self._floor = hi
+        with self._cond:
+            self._in_flight = len(rows)
+        return [(row_id, origin, event) for row_id, origin, _, event in rows]
+
+    def _free_stale(self, db: Any) -> None:
+        """Claims of processes that died, or older than any batch can take, are free again."""
+        with _sqlite_lock:
+            claims = db.execute("SELECT DISTINCT claim FROM vwo_push_claims WHERE target = ? AND done = 0",
+                                (self._target,)).fetchall()
+        dead = [claim for (claim,) in claims if claim != self._token and int(claim.split(":")[0]) != os.getpid()
+                and not _alive(int(claim.split(":")[0]))]
+        if claims:
+            with _sqlite_lock, _transaction(db):
+                for claim in dead:
+                    db.execute("DELETE FROM vwo_push_claims WHERE claim = ? AND done = 0", (claim,))
+                db.execute("DELETE FROM vwo_push_claims WHERE target = ? AND done = 0 AND claimed < ?",
+                           (self._target, time.time() - self._lease))
+
+    def _settle(self, db: Any, batch: List[Tuple[int, str, str]]) -> None:
+        """Send a claimed batch; mark done what is over (accepted, or refused for good: a 4xx); let go, with a
+        backoff, what could not go (no network, a server error, a setting to fix); then tell flush_callback."""
+        events = [event for _, _, event in batch]
+        try:
+            outcomes = self._sender.post(events, self._stop_by, count=False)
+        except Exception as exc:  # noqa: BLE001 - nothing stops the sender
+            outcomes = [(0, len(events), _Outcome(0, True, _error_text(exc)))]
+        mine, now = self._token, time.time()
+        try:
+            with _sqlite_lock, _transaction(db):
+                db.execute("DELETE FROM vwo_push_claims WHERE claim = ? AND lo = ?", (mine, batch[0][0]))
+                for start, end, outcome in outcomes:
+                    rows = batch[start:end]
+                    lo, hi = rows[0][0], rows[-1][0]
+                    if outcome.accepted or (400 <= outcome.status < 500 and not outcome.retryable):
+                        db.execute("INSERT INTO vwo_push_claims VALUES (?, ?, ?, ?, ?, 1)",
+                                   (self._target, lo, hi, mine, now))
+                        self._done_rows += len(rows)
+                    else:
+                        tries = db.execute("SELECT max(tries) FROM vwo_push_events WHERE target = ? AND id >= ? "
+                                           "AND id <= ?", (self._target, lo, hi)).fetchone()[0] or 0
+                        later = now + min(self._sender.backoff * 2 ** tries + 1.0, 300.0)
+                        db.execute("UPDATE vwo_push_events SET tries = tries + 1, next_try = ?, tried = ? "
+                                   "WHERE target = ? AND id >= ? AND id <= ?", (later, now, self._target, lo, hi))
+                        self._retry_at = min(self._retry_at or later, later)
+                        self._floor = 0  # it is behind the last claim now
+        except Exception as exc:  # noqa: BLE001 - the claim lapses and the batch goes again: at least once
+            _log().warning("batch spool %s cannot be written: %s", self.path, _error_text(exc))
+        else:
+            for start, end, outcome in outcomes:
+                if outcome.accepted or (400 <= outcome.status < 500 and not outcome.retryable):
+                    ours = sum(origin == mine for _, origin, _ in batch[start:end])
+                    _add(self._counts.accepted if outcome.accepted else self._counts.not_accepted, ours)
+        with self._cond:
+            self._in_flight = 0
+            self._cond.notify_all()
+        if self._done_rows >= self._SWEEP:
+            self._sweep(db)
+        if self._callback is not None:
+            self._report(events, outcomes)
+
+    def _sweep(self, db: Any) -> None:
+        """Delete the rows of this account's done claims, then checkpoint (outside the writers' lock: it waits
+        for the disk)."""
+        with _sqlite_lock, _transaction(db):
+            db.execute("DELETE FROM vwo_push_events WHERE id IN (SELECT e.id FROM vwo_push_events e JOIN "
+                       "vwo_push_claims c ON c.target = e.target AND e.id BETWEEN c.lo AND c.hi WHERE "
+                       "c.target = ? AND c.done = 1)", (self._target,))
+            db.execute("DELETE FROM vwo_push_claims WHERE target = ? AND done = 1", (self._target,))
+        self._done_rows = 0
+        with _sqlite_lock:  # once a thousand rows or so: the fsync it waits for is seldom in a push's way
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _queue_of(self, db: Any) -> bool:
+        with _sqlite_lock:
+            return db.execute("SELECT 1 FROM vwo_push_events e WHERE e.target = ? AND %s LIMIT 1" % self._FREE,
+                              (self._target,)).fetchone() is not None
+
+    def _due_in(self, db: Any) -> Optional[float]:
+        """Seconds until the next free row is due (the oldest's interval, or a backoff let go here ends): None
+        when nothing waits.  Other processes' backoffs are found at the once-a-minute look."""
+        now = time.time()
+        if self._retry_at is not None and self._retry_at <= now:
+            self._retry_at = None
+        with _sqlite_lock:
+            row = db.execute("SELECT e.queued FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND "
+                             "e.next_try <= ? AND %s ORDER BY e.id LIMIT 1" % self._FREE,
+                             (self._target, self._floor, now)).fetchone()
+        due = [when for when in (None if row is None else row[0] + self._interval, self._retry_at) if when is not None]
+        return max(0.0, min(due) - now) if due else None
+
+
+class _transaction:  # lower case: it reads as a function, in `with`
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit sqlite3 connection; ROLLBACK if the block raises."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: Any, *rest: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+_forked_away: List[Any] = []  # sqlite3 connections a forked child inherited: never used, never closed there
+
+# Every call into SQLite holds this lock, and a fork waits for it: SQLite's own mutexes (its
+# allocator's, its file table's) would be held for ever in a child forked while another
+# thread was inside SQLite.  A thread calls SQLite inside its own calls: it is reentrant.
+_sqlite_lock = _thread.RLock()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and is someone else's
+        return True
+    return True
+
+
 class _Life:
     """What runs after os.fork() (in the child) and at interpreter exit, for every pool, batcher and count.
 
@@ -2282,7 +2771,8 @@ class _Life:
                 self._kinds[name] = weakref.WeakSet()
             atexit.register(self.at_exit)
             if hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=self.after_fork)
+                os.register_at_fork(before=self.before_fork, after_in_parent=self.after_fork_in_parent,
+                                    after_in_child=self.after_fork)
         if kind == "batcher" and not self._exit_logs:
             # Batchers log at exit: logging's own atexit handler must run after ours, and atexit
             # runs the last registered first.  Registered again, ours is now the last.
@@ -2297,10 +2787,17 @@ class _Life:
     def each(self, kind: str) -> List[Any]:
         return list(self._kinds.get(kind, ()))
 
+    def before_fork(self) -> None:
+        """No thread is inside SQLite while the process forks (see _sqlite_lock)."""
+        _sqlite_lock.acquire()
+
+    def after_fork_in_parent(self) -> None:
+        _sqlite_lock.release()
+
     def after_fork(self) -> None:
         """In the child: nothing of the parent's (socket, lock, lookup, queue, thread, count) is used."""
-        global _lookups, _lookups_lock
-        _lookups, _lookups_lock = {}, _thread.allocate_lock()
+        global _lookups, _lookups_lock, _sqlite_lock
+        _lookups, _lookups_lock, _sqlite_lock = {}, _thread.allocate_lock(), _thread.RLock()
         for kind in ("pool", "counts", "batcher"):
             for thing in self.each(kind):
                 thing.after_fork()
