@@ -2388,7 +2388,8 @@ class TestSpool:
     def test_a_client_that_opens_a_spool_sends_what_earlier_processes_left(self, server, tmp_path):
         path = tmp_path / "spool.db"
         left = run_python("import sys, os, vwo_push\n"
-                          "c = vwo_push.Client(1, sys.argv[3], endpoint=sys.argv[1], batch_events={'spool': sys.argv[2]})\n"
+                          "c = vwo_push.Client(1, sys.argv[3], endpoint=sys.argv[1],\n"
+                          "                    batch_events={'spool': sys.argv[2]})\n"
                           "assert all(c.push('k', 'left-%d' % i, 'u') for i in range(30))\n"
                           "os._exit(0)\n", server.url, path, KEY)  # gone without a flush, as a kill would leave it
         assert left.returncode == 0, left.stderr
