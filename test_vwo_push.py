@@ -9,6 +9,7 @@ every client gets a loopback endpoint or dry_run=True.
 from __future__ import annotations
 
 import ast
+import asyncio
 import base64
 import collections
 import collections.abc
@@ -2473,7 +2474,8 @@ class TestSpool:
             server.decide = lambda got: Reply(action="reset")
             assert client.push("k", "kept", "u") is True and client.flush() is False
         code = ("import os, sys, tempfile, logging, vwo_push\nlogging.basicConfig()\n"
-                "warm = vwo_push.Client(1, 'k', batch_events={'spool': tempfile.mkdtemp() + '/w.db'})\n"
+                "warm = vwo_push.Client(1, 'k', endpoint=sys.argv[1],\n"
+                "                       batch_events={'spool': tempfile.mkdtemp() + '/w.db'})\n"
                 "warm._batcher._connect(); vwo_push._prepare_imports()  # every import done, before losing the right\n"
                 "if os.geteuid() == 0:\n"
                 "    os.setgid(65534); os.setuid(65534)  # root writes anywhere: be nobody\n"
@@ -2530,6 +2532,377 @@ class TestSpool:
     def test_a_spool_must_be_a_path(self, spool):
         with pytest.raises(ValueError, match=r"batch_events\['spool'\] must be a path"):
             vwo_push.Client(1, KEY, batch_events={"spool": spool})
+
+
+# ---------------------------------------------------------------------------
+# AsyncClient: the same promises, on asyncio
+# ---------------------------------------------------------------------------
+
+def run(coroutine):
+    """A coroutine to its end in a fresh event loop, as an app's asyncio.run would run it."""
+    return asyncio.run(coroutine)
+
+
+async def in_thread(function, *args):
+    """A blocking test helper (server.wait_for...), off the loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def async_quick(client):
+    client.waits = []
+
+    async def sleep(seconds):
+        client.waits.append(seconds)
+
+    client._sleep = sleep
+    client._jitter = lambda: 1.0
+    return client
+
+
+async def atimed(coroutine):
+    start = time.monotonic()
+    result = await coroutine
+    return result, time.monotonic() - start
+
+
+class TestAsyncClient:
+    def test_the_requests_are_clients_byte_for_byte(self, server):
+        clock = lambda: 1_700_000_000.5  # noqa: E731 - the same time stamps on both sides
+
+        async def pushes(client):
+            client._now, client._random = clock, lambda: 0.25
+            async with client:
+                return [await client.push("browser", "chrome", "user-1"),
+                        await client.push({"a": "1", "b": "ü"}, "user-2")]
+
+        for options in ({}, {"event_arch": True}, {"fme": True}):
+            sync = vwo_push.Client(123456, SECRET, endpoint=server.url, **options)
+            sync._now, sync._random = clock, lambda: 0.25
+            assert sync.push("browser", "chrome", "user-1") and sync.push({"a": "1", "b": "ü"}, "user-2")
+            sync.close()
+            ours = server.all_received()
+            assert run(pushes(vwo_push.AsyncClient(123456, SECRET, endpoint=server.url, **options))) == [True, True]
+            theirs = server.all_received()
+            assert [(g.method, g.path, g.query, g.body, list(g.headers.items())) for g in ours] == \
+                [(g.method, g.path, g.query, g.body, list(g.headers.items())) for g in theirs]
+            assert len(ours) == (3 if not options else 2)
+
+    def test_build_requests_and_validation_are_clients(self):
+        sync, ours = vwo_push.Client(1, KEY), vwo_push.AsyncClient(1, KEY)
+        sync._now = ours._now = lambda: 1_700_000_000.0
+        sync._random = ours._random = lambda: 0.5
+        assert [vars(r) for r in sync.build_requests({"a": "b"}, "u")] == \
+            [vars(r) for r in ours.build_requests({"a": "b"}, "u")]
+
+        async def invalid():
+            return [await ours.push("k", 5, "u"), await ours.push({}, "u"), await ours.set_attribute("a", 1, {})]
+
+        assert run(invalid()) == [False, False, False] and ours.stats()["invalid"] == 3
+
+    def test_true_only_on_2xx_with_retries_backoff_and_retry_after(self, server):
+        server.script.extend([Reply(503, headers={"Retry-After": "2"}), 503, Reply(action="reset")])
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=3))
+        assert run(client.push("a", "b", "c")) is True
+        assert client.waits == [2.0, 1.0]  # Retry-After, then the backoff (0.5 s base); the reset came on a
+        # kept connection, and the GET went again on a new one without a retry
+        server.script.append(400)
+        assert run(client.push("a", "b", "c")) is False
+        assert len(server.all_received()) == 5
+        stats = client.stats()
+        assert (stats["accepted"], stats["not_accepted"], stats["requests"], stats["retries"]) == (1, 1, 4, 2)
+
+    @pytest.mark.parametrize("status", [301, 407, 413])
+    def test_redirects_and_other_4xx_are_not_retried(self, server, status):
+        server.decide = lambda got: Reply(status, headers={"Location": server.url + "/x"})
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=3))
+        assert run(client.push("a", "b", "c")) is False and client.waits == [] and len(server.all_received()) == 1
+
+    @pytest.mark.parametrize("action", ["silent", "stall_headers", "dribble"])
+    def test_timeout_bounds_the_call_whatever_the_server_does(self, server, action):
+        server.decide = lambda got: Reply(action=action)
+        client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, timeout=1.0, retries=3, backoff=0.05)
+        result, elapsed = run(atimed(client.push("a", "b", "c")))
+        assert result is False and 0.95 <= elapsed < 1.0 + BOUND + SLACK
+
+    def test_a_tls_handshake_that_never_comes_and_a_proxy_that_never_answers_connect(self, proxy, monkeypatch):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            client = vwo_push.AsyncClient(1, KEY, endpoint="https://127.0.0.1:%d" % listener.getsockname()[1],
+                                          timeout=1.0, retries=3, backoff=0.05)
+            result, elapsed = run(atimed(client.push("a", "b", "c")))
+        assert result is False and 0.95 <= elapsed < 1.0 + BOUND + SLACK
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
+        proxy.stall = True
+        client = vwo_push.AsyncClient(1, KEY, endpoint="https://collector.test", timeout=1.0, retries=3)
+        result, elapsed = run(atimed(client.push("a", "b", "c")))
+        assert result is False and 0.95 <= elapsed < 1.0 + BOUND + SLACK
+
+    def test_a_handshake_that_ends_after_the_deadline_sends_nothing(self, tls_server, proxy, monkeypatch):
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.server_address[1])
+        proxy.delay, proxy.tunnel_delay = 0.9, 0.25
+        client = vwo_push.AsyncClient(1, KEY, endpoint="https://collector.test", timeout=1.0, retries=0,
+                                      ssl_context=trusting())
+        result, elapsed = run(atimed(client.push("a", "b", "c")))
+        assert result is False and elapsed < 1.0 + BOUND + SLACK
+        assert proxy.done.wait(5)
+        assert tls_server.nothing_more(0.5)
+
+    def test_the_next_address_beside_a_black_holed_one_and_a_hanging_resolver(self, tls_server, black_hole,
+                                                                              resolver):
+        resolver.names["collector.test"] = [black_hole, tls_server.server_address]
+        client = vwo_push.AsyncClient(1, KEY, endpoint="https://collector.test:%d" % tls_server.server_address[1],
+                                      timeout=5.0, retries=0, ssl_context=trusting())
+        result, elapsed = run(atimed(client.push("a", "b", "c")))
+        assert result is True and elapsed < 1.0
+        resolver.names["hang.test"] = "hang"
+        client = vwo_push.AsyncClient(1, KEY, endpoint="https://hang.test", timeout=1.0, retries=3, backoff=0.05)
+
+        async def twice():
+            return await asyncio.gather(atimed(client.push("a", "b", "c")), atimed(client.push("a", "b", "c")))
+
+        assert all(ok is False and elapsed < 1.0 + BOUND + SLACK for ok, elapsed in run(twice()))
+        assert resolver.calls.count("hang.test") == 1  # one lookup for the name, shared by the pushes
+
+    def test_tls_proxies_credentials_and_no_proxy(self, tls_server, proxy, forward_proxy, monkeypatch, caplog):
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=tls_server.url, retries=3))
+        assert run(client.push("a", "b", "c")) is False and client.waits == []  # a certificate not verified
+        monkeypatch.setenv("HTTPS_PROXY", "http://user:%s@127.0.0.1:%d" % (
+            urllib.parse.quote(PROXY_PASSWORD), proxy.server_address[1]))
+        client = vwo_push.AsyncClient(1, SECRET, endpoint="https://collector.test", ssl_context=trusting(), retries=0)
+
+        async def two():
+            async with client:
+                return [await client.push("a", "b", "u"), await client.push("a", "c", "u")]
+
+        assert run(two()) == [True, True]
+        assert proxy.tunnels == ["collector.test:443"]  # one tunnel, kept alive
+        auth = "Proxy-Authorization: Basic " + base64.b64encode(("user:" + PROXY_PASSWORD).encode()).decode()
+        assert auth in proxy.headers[0]
+        got = tls_server.wait_for(2)
+        assert got[0].headers["Host"] == "collector.test" and "Proxy-Authorization" not in got[0].headers
+        proxy.status = 407
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint="https://collector.test", ssl_context=trusting(),
+                                                  retries=3))
+        assert run(client.push("a", "b", "u")) is False and client.waits == []
+        assert "proxy answered CONNECT with 407" in warnings_of(caplog)[-1]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = vwo_push.AsyncClient(1, KEY, endpoint=tls_server.url, ssl_context=trusting())
+        assert run(client.push("a", "b", "u")) is True and len(proxy.tunnels) == 2
+        monkeypatch.delenv("HTTPS_PROXY")
+        monkeypatch.setenv("HTTP_PROXY", "http://user:%s@127.0.0.1:%d" % (
+            urllib.parse.quote(PROXY_PASSWORD), forward_proxy.server_address[1]))
+        client = vwo_push.AsyncClient(1, KEY, endpoint="http://localhost:9", event_arch=True, retries=0)
+        assert run(client.push("a", "b", "u")) is True
+        (path, auth), = forward_proxy.seen
+        assert path.startswith("http://localhost:9/events/t?") and auth.startswith("Basic ")
+        monkeypatch.setenv("HTTP_PROXY", "socks5://user:%s@127.0.0.1:1080" % PROXY_PASSWORD)
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint="http://localhost:9", retries=3))
+        assert run(client.push("a", "b", "u")) is False and client.waits == []
+        assert "bad proxy or URL setting" in warnings_of(caplog)[-1]
+
+    def test_keep_alive_at_most_eight_connections_and_idle_closes_replaced(self, server):
+        client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=0)
+
+        async def many():
+            async with client:
+                for _ in range(2):  # and again: the same connections
+                    assert all(await asyncio.gather(*[client.push("k", str(i), "u") for i in range(100)]))
+
+        run(many())
+        assert server.connections <= 8 and len(server.all_received()) == 200
+        server.script.extend([200, Reply(action="close")])  # the next request's connection closes while idle
+
+        async def after_close():
+            async with vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=0) as fresh:
+                return [await fresh.push("k", "1", "u"), await fresh.push("k", "2", "u")]
+
+        assert run(after_close()) == [True, True]
+        assert [tags_value(g) for g in server.wait_for(3)] == ["1", "2", "2"]  # a GET goes again, no retry used
+
+    def test_a_post_the_server_may_have_read_counts_as_an_attempt(self, server):
+        server.script.extend([200, Reply(action="close")])
+
+        async def go():
+            async with vwo_push.AsyncClient(1, KEY, endpoint=server.url, event_arch=True, retries=0) as client:
+                return [await client.push("a", "1", "u"), await client.push("a", "2", "u")]
+
+        assert run(go()) == [True, False]
+        assert len(server.wait_for(2)) == 2 and server.nothing_more()
+
+    def test_the_loop_is_never_blocked(self, server):
+        server.decide = lambda got: Reply(action="silent")
+
+        async def go():
+            client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, timeout=1.0, retries=0)
+            lags, stop = [], asyncio.Event()
+
+            async def ticker():  # a 1 ms ticker: how late does each tick come?
+                loop = asyncio.get_running_loop()
+                while not stop.is_set():
+                    start = loop.time()
+                    await asyncio.sleep(0.001)
+                    lags.append(loop.time() - start - 0.001)
+
+            tick = asyncio.ensure_future(ticker())
+            results = await asyncio.gather(*[client.push("k", str(i), "u%d" % i) for i in range(1000)])
+            stop.set()
+            await tick
+            await client.aclose()
+            return results, sorted(lags)
+
+        results, lags = run(go())
+        assert results == [False] * 1000 and len(lags) > 100
+        assert lags[int(len(lags) * 0.99)] < 0.005
+
+    def test_dry_run_fork_and_pickling(self, server, caplog):
+        client = vwo_push.AsyncClient(1, SECRET, dry_run=True)
+        assert run(client.push("a", "b", "u")) is True and server.all_received() == []
+        assert any(r.getMessage().startswith("dry run: GET ") for r in caplog.records)
+        with pytest.raises(TypeError, match="not pickled"):
+            pickle.dumps(client)
+
+    @needs_fork
+    def test_after_a_fork_the_child_opens_its_own_connections(self, server):
+        done = run_python(ASYNC_FORK, server.url, timeout=60)
+        assert done.returncode == 0 and done.stdout == "0\n", done.stderr
+        assert sorted(tags_value(g) for g in server.wait_for(3)) == ["child", "parent", "parent-again"]
+
+    @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+    @pytest.mark.parametrize("phase", ["resolving", "connecting", "handshake", "sending", "reading"])
+    def test_a_push_cancelled_in_any_phase_leaks_nothing_and_the_client_goes_on(self, phase):
+        done = run_python(ASYNC_CANCEL, phase, HERE / "testdata", flags=("-X", "dev", "-W", "error::ResourceWarning"),
+                          timeout=60)
+        assert done.returncode == 0 and done.stdout == "ok\n", done.stdout + done.stderr
+        assert "Warning" not in done.stderr and "Traceback" not in done.stderr
+
+    def test_aclose_is_quick_when_the_server_never_sends_close_notify(self, tls_server):
+        async def go():
+            client = vwo_push.AsyncClient(1, KEY, endpoint=tls_server.url, ssl_context=trusting())
+            assert await client.push("a", "b", "c") is True
+            start = time.monotonic()
+            await client.aclose()
+            return time.monotonic() - start, await client.push("a", "b", "c")
+
+        elapsed, after = run(go())
+        assert elapsed < 1.0 and after is False
+
+
+ASYNC_FORK = """
+import asyncio, os, sys, vwo_push
+client = vwo_push.AsyncClient(1, "k", endpoint=sys.argv[1], retries=0)
+assert asyncio.run(client.push("k", "parent", "u"))  # a kept connection, of the parent's loop
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if asyncio.run(client.push("k", "child", "u")) else 1)
+status = os.waitpid(pid, 0)[1]
+assert asyncio.run(client.push("k", "parent-again", "u"))
+print(status)
+"""
+
+# A push cancelled in one phase, under -X dev -W error::ResourceWarning: afterwards no task of the
+# push is pending, no socket is left open, and the same client goes on working once the other
+# side does.  The collectors here are asyncio servers in the same loop, told when to work.
+ASYNC_CANCEL = """
+import asyncio, os, socket, ssl, sys, threading, vwo_push
+phase, certs = sys.argv[1], sys.argv[2]
+resolved, answered = threading.Event(), threading.Event()
+real = socket.getaddrinfo
+
+def resolver(host, *args, **kwargs):  # "localhost" answers only once told to
+    if host != "localhost":
+        return real(host, *args, **kwargs)
+    resolved.wait(10)
+    try:
+        return real("127.0.0.1", *args, **kwargs)  # (it may open /etc/hosts meanwhile: a descriptor)
+    finally:
+        answered.set()
+
+socket.getaddrinfo = resolver
+
+def descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+async def main():
+    working, handlers = asyncio.Event(), set()
+
+    async def collector(reader, writer):  # reads nothing and answers nothing until `working`, then 200s
+        handlers.add(asyncio.current_task())
+        await working.wait()
+        try:
+            while True:
+                head = await reader.readuntil(b"\\r\\n\\r\\n")
+                length = [int(line.split(b":")[1]) for line in head.split(b"\\r\\n")
+                          if line.lower().startswith(b"content-length:")]
+                await reader.readexactly(length[0] if length else 0)
+                writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except ConnectionError:
+            pass
+
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(os.path.join(certs, "server.pem"))
+    client_tls = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+    listener = socket.socket()  # a listening socket that never accepts: the backlog then fills, SYNs drop
+    listener.bind(("127.0.0.2" if phase == "connecting" else "127.0.0.1", 0))
+    listener.listen(0)
+    host, port = listener.getsockname()
+    fillers = []
+    if phase == "connecting":
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex((host, port))
+            fillers.append(filler)
+    scheme = "https" if phase == "handshake" else "http"
+    client = vwo_push.AsyncClient(1, "k", endpoint="%s://%s:%d" % (scheme, "localhost" if phase == "resolving"
+                                                                    else host, port), timeout=30, retries=0,
+                                  event_arch=True, ssl_context=client_tls)
+    server = None
+    if phase in ("sending", "reading"):  # a collector on the same port from the start
+        listener.close()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: a big body waits
+        sock.bind((host, port))
+        server = await asyncio.start_server(collector, sock=sock)
+    big = {"k%d" % i: "v" * 250 for i in range(20000)}  # 5 MB: more than the socket buffers hold
+    before = descriptors()
+    push = asyncio.ensure_future(client.push(big if phase == "sending" else {"k": "v"}, "u"))
+    await asyncio.sleep(0.3)  # it is now resolving, connecting, in the handshake, sending or reading
+    assert not push.done(), push.result()
+    push.cancel()
+    try:
+        await push
+    except asyncio.CancelledError:
+        pass
+    else:
+        raise SystemExit("not cancelled")
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "collector" not in repr(t)]
+    assert not pending, pending
+    resolved.set()
+    if phase == "resolving":  # the lookup the push left ends now
+        await asyncio.get_running_loop().run_in_executor(None, answered.wait, 10)
+    if server is None:  # the other side starts working on the same address
+        for sock in fillers + [listener]:
+            sock.close()
+        server = await asyncio.start_server(collector, host, port, ssl=server_tls if phase == "handshake" else None)
+    working.set()
+    if handlers:  # the collector sees the cancelled connection end, and closes its side too
+        await asyncio.wait(handlers, timeout=10)
+    assert descriptors() <= before, (descriptors(), before)
+    assert await client.push({"k": "after"}, "u")
+    await client.aclose()
+    await asyncio.wait(handlers, timeout=10)
+    server.close()
+    await server.wait_closed()
+    print("ok")
+
+asyncio.run(main())
+"""
 
 
 # ---------------------------------------------------------------------------
@@ -3710,10 +4083,12 @@ class TestVendoring:
         assert len(parts) == 3 and all(p.isdigit() for p in parts)
 
     def test_public_names_are_those_of_the_design(self):
-        assert sorted(vwo_push.__all__) == ["Client", "PushManyResult", "launch", "main", "push"]
+        assert sorted(vwo_push.__all__) == ["AsyncClient", "Client", "PushManyResult", "launch", "main", "push"]
         public = {n for n in dir(vwo_push.Client) if not n.startswith("_")}
         assert public == {"build_requests", "close", "flush", "flush_events", "push", "push_many", "set_attribute",
                           "set_opt_out", "stats"}
+        public = {n for n in dir(vwo_push.AsyncClient) if not n.startswith("_")}
+        assert public == {"aclose", "build_requests", "push", "set_attribute", "stats"}
         assert {n for n in vwo_push.__dict__ if not n.startswith("_")} - set(vwo_push.__all__) <= {
             "annotations", "io", "os", "sys", "time", "overload", "TYPE_CHECKING"}
 
@@ -3726,7 +4101,8 @@ class TestVendoring:
 
     def test_the_stub_package_names_what_the_module_exports(self):
         stub = (HERE / "vwo_push-stubs" / "__init__.pyi").read_text(encoding="utf-8")
-        for name in vwo_push.__all__ + ["set_attribute", "flush_events", "def push_many", "@overload"]:
+        for name in vwo_push.__all__ + ["set_attribute", "flush_events", "def push_many", "@overload", "def stats",
+                                        "def set_opt_out", "async def aclose", "concurrency"]:
             assert name in stub
 
 

@@ -34,7 +34,7 @@ import sys
 import time
 
 __version__ = "0.2.0"
-__all__ = ["Client", "PushManyResult", "launch", "main", "push"]
+__all__ = ["AsyncClient", "Client", "PushManyResult", "launch", "main", "push"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the import cheap
@@ -794,15 +794,19 @@ class _BadSetting(Exception):
 # -- connecting: names, addresses, reads and writes under the deadline ------------------------
 
 class _Lookup:
-    """One getaddrinfo under way in a helper thread; callers that need the same name wait on it."""
+    """One getaddrinfo under way in a helper thread; callers that need the same name wait on it.
 
-    __slots__ = ("done", "error", "result")
+    Threads wait on `done`; an event loop asks to be told (`then`), from the helper thread.
+    """
+
+    __slots__ = ("done", "error", "result", "told")
 
     def __init__(self) -> None:
         self.done = _thread.allocate_lock()
         self.done.acquire()  # released by the helper thread when the answer is in
         self.result: List[Any] = []
         self.error: Optional[BaseException] = None
+        self.told: Optional[List[Callable[[_Lookup], None]]] = []  # None once the answer is in
 
     def run(self, host: str, port: int) -> None:
         import socket
@@ -815,27 +819,45 @@ class _Lookup:
             with _lookups_lock:
                 if _lookups.get((host, port)) is self:
                     del _lookups[(host, port)]
+                told, self.told = self.told, None
             self.done.release()
+            for tell in told or ():
+                tell(self)
+
+    def then(self, tell: Callable[[_Lookup], None]) -> None:
+        """Call tell(self) once the answer is in (now, if it is)."""
+        with _lookups_lock:
+            if self.told is not None:
+                self.told.append(tell)
+                return
+        tell(self)
+
+    def answer(self, host: str) -> List[Any]:
+        if self.error is not None:
+            error = self.error
+            raise (type(error)(*error.args) if isinstance(error, OSError) else OSError("cannot resolve %s" % host))
+        return self.result
 
 
 _lookups: Dict[Tuple[str, int], _Lookup] = {}
 _lookups_lock = _thread.allocate_lock()
 
 
-def _resolve(host: str, port: int, deadline: float) -> List[Any]:
-    """getaddrinfo within the deadline: it cannot be interrupted, so it runs in a helper thread.
-
-    A resolver that hangs costs one helper thread per name, not one per push: callers
-    asking for a name already being looked up wait on that lookup.
-    """
+def _address(host: str, port: int) -> Optional[List[Any]]:
+    """What getaddrinfo would answer for an address (no lookup needed), or None for a name."""
     import socket
 
-    for family in (socket.AF_INET, socket.AF_INET6):  # an address needs no lookup
+    for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, host)
         except (OSError, ValueError):
             continue
-        return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        return [(family, socket.SOCK_STREAM, 6, "", (host, port) if family == socket.AF_INET else (host, port, 0, 0))]
+    return None
+
+
+def _lookup(host: str, port: int) -> _Lookup:
+    """The lookup of a name, under way: one helper thread a name, whoever asks for it meanwhile."""
     if not host.isascii():
         host = host.encode("idna").decode("ascii")  # here, not in the helper thread: see _prepare_imports
     with _lookups_lock:
@@ -850,13 +872,23 @@ def _resolve(host: str, port: int, deadline: float) -> List[Any]:
             threading.Thread(target=lookup.run, args=(host, port), name="vwo_push lookup", daemon=True).start()
         except RuntimeError:  # no new threads at interpreter exit (CPython 3.12): look up here
             lookup.run(host, port)
+    return lookup
+
+
+def _resolve(host: str, port: int, deadline: float) -> List[Any]:
+    """getaddrinfo within the deadline: it cannot be interrupted, so it runs in a helper thread.
+
+    A resolver that hangs costs one helper thread per name, not one per push: callers
+    asking for a name already being looked up wait on that lookup.
+    """
+    address = _address(host, port)
+    if address is not None:
+        return address
+    lookup = _lookup(host, port)
     if not lookup.done.acquire(True, _left(deadline)):
         raise TimeoutError("timed out resolving %s" % host)
     lookup.done.release()
-    if lookup.error is not None:
-        error = lookup.error
-        raise (type(error)(*error.args) if isinstance(error, OSError) else OSError("cannot resolve %s" % host))
-    return lookup.result
+    return lookup.answer(host)
 
 
 def _open_socket(host: str, port: int, deadline: float) -> socket.socket:
@@ -1260,6 +1292,503 @@ class _Transport:
         return response
 
 
+# -- the async transport: the same outcomes and retry rule, over asyncio ------------------------
+# A sibling of the above: the request is the same urllib Request, the outcome the same
+# _Outcome, the retry rule the same _next_try.  Only connecting, sending and reading differ.
+# It stands on asyncio's transports and protocols (what asyncio streams are made of), so that
+# TLS over a proxy's CONNECT tunnel is loop.start_tls on every Python from 3.8.  One timer a
+# attempt cancels it at the deadline (what asyncio.timeout does from 3.11 on): no call in a
+# push waits outside an await, and nothing is sent once the deadline has passed.
+
+_async_kit: List[Any] = []  # the asyncio-bound classes, made on first use (asyncio is not imported before)
+
+
+def _asyncio_kit() -> Any:
+    """(asyncio, the HTTP protocol class), imported and made on first use."""
+    if not _async_kit:
+        import asyncio
+
+        class Answer(asyncio.Protocol):
+            """One kept-alive connection's reading side: bytes in, waited for by at most one reader."""
+
+            def __init__(self) -> None:
+                self.transport: Any = None
+                self.buffer = bytearray()
+                self.done = False  # the server closed, or the connection was lost
+                self.paused: Any = None  # a future while the transport's write buffer is full
+                self._waiter: Any = None
+
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+
+            def data_received(self, data: bytes) -> None:
+                self.buffer += data
+                self._wake()
+
+            def eof_received(self) -> bool:
+                self.done = True
+                self._wake()
+                return False
+
+            def connection_lost(self, exc: Optional[BaseException]) -> None:
+                self.done = True
+                self._wake()
+                if self.paused is not None and not self.paused.done():
+                    self.paused.set_result(None)
+
+            def pause_writing(self) -> None:
+                self.paused = asyncio.get_running_loop().create_future()
+
+            def resume_writing(self) -> None:
+                if self.paused is not None and not self.paused.done():
+                    self.paused.set_result(None)
+                self.paused = None
+
+            def _wake(self) -> None:
+                if self._waiter is not None and not self._waiter.done():
+                    self._waiter.set_result(None)
+
+            async def more(self) -> None:
+                """Wait for bytes (ConnectionError once the connection has ended)."""
+                if self.done:
+                    raise ConnectionResetError("the server closed the connection")
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+
+            async def until(self, separator: bytes, limit: int) -> bytes:
+                while True:
+                    end = self.buffer.find(separator)
+                    if end >= 0:
+                        data = bytes(self.buffer[:end + len(separator)])
+                        del self.buffer[:end + len(separator)]
+                        return data
+                    if len(self.buffer) > limit:
+                        import http.client
+
+                        raise http.client.LineTooLong("an answer's line or head")
+                    await self.more()
+
+            async def exactly(self, size: int) -> bytes:
+                while len(self.buffer) < size:
+                    await self.more()
+                data = bytes(self.buffer[:size])
+                del self.buffer[:size]
+                return data
+
+        _async_kit[:] = [asyncio, Answer]
+    return _async_kit
+
+
+class _Timer:
+    """Cancels the current task at `deadline` (time.monotonic(), the loop's clock); `fired` says it did.
+
+    move() gives the phase that follows less time (an answer's body gets 0.25 s).
+    """
+
+    def __init__(self, loop: Any, deadline: float) -> None:
+        import asyncio
+
+        self._loop, self.fired = loop, False
+        self._task = asyncio.current_task()
+        self._handle = loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._task.cancel()  # type: ignore[union-attr]
+
+    def move(self, deadline: float) -> None:
+        self._handle.cancel()
+        self._handle = self._loop.call_at(deadline, self._fire)
+
+    def stop(self) -> bool:
+        """Stop the timer: True when it had fired, its cancellation undone (on 3.11+, where tasks count them)."""
+        self._handle.cancel()
+        if self.fired and hasattr(self._task, "uncancel"):
+            self._task.uncancel()  # type: ignore[union-attr]
+        return self.fired
+
+
+class _AsyncConnection:
+    """A connection of the async pool: its transport, and the protocol that reads it."""
+
+    __slots__ = ("answer", "tunnel")
+
+    def __init__(self, answer: Any, tunnel: bool) -> None:
+        self.answer, self.tunnel = answer, tunnel
+
+    def usable(self) -> bool:
+        """Still open, and with nothing unasked to read (a server closing an idle connection is seen here)."""
+        answer = self.answer
+        return not answer.done and not answer.buffer and not answer.transport.is_closing()
+
+    def abort(self) -> None:
+        """Close at once: no TLS close_notify waited for (a server that never sends one cannot stall us)."""
+        self.answer.transport.abort()
+
+
+class _AsyncPool:
+    """The async keep-alive pool of one client and one event loop: at most 8 connections an origin."""
+
+    def __init__(self, loop: Any) -> None:
+        import collections
+
+        self.loop = loop
+        self.idle: Dict[_Origin, List[_AsyncConnection]] = {}
+        self.busy: Dict[_Origin, int] = {}
+        self.waiting: Deque[Any] = collections.deque()  # futures of requests waiting for a connection
+        self.closed = False
+
+    async def acquire(self, origin: _Origin) -> Optional[_AsyncConnection]:
+        """A kept connection, or None with a place held for a new one; waits while the origin has 8."""
+        while True:
+            idle = self.idle.get(origin)
+            while idle:
+                conn = idle.pop()
+                if conn.usable():
+                    self.busy[origin] = self.busy.get(origin, 0) + 1
+                    return conn
+                conn.abort()
+            if self.busy.get(origin, 0) < _MAX_PER_ORIGIN:
+                self.busy[origin] = self.busy.get(origin, 0) + 1
+                return None
+            waiter = self.loop.create_future()
+            self.waiting.append(waiter)
+            try:
+                await waiter
+            except BaseException:  # cancelled: a place it was woken for goes to the next in line
+                if waiter in self.waiting:
+                    self.waiting.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._wake_next()
+                raise
+
+    def release(self, origin: _Origin, conn: Optional[_AsyncConnection]) -> None:
+        self.busy[origin] -= 1
+        if conn is not None and not self.closed and conn.usable():
+            self.idle.setdefault(origin, []).append(conn)
+        elif conn is not None:
+            conn.abort()
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def close(self) -> None:
+        self.closed = True
+        idle, self.idle = self.idle, {}
+        for connections in idle.values():
+            for conn in connections:
+                conn.abort()
+
+
+class _AsyncTransport:
+    """One attempt at a request over asyncio: an _Outcome, never an exception but CancelledError."""
+
+    def __init__(self, context: Optional[ssl.SSLContext]) -> None:
+        import weakref
+
+        self.context = context
+        self.pools: Any = weakref.WeakKeyDictionary()  # event loop -> _AsyncPool
+        self._proxies: Optional[Dict[str, str]] = None  # the environment's, read once, as urllib reads them
+        _life.add("async", self)
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's connections are the parent's (kept, never used or closed here)."""
+        import weakref
+
+        _forked_away.append(self.pools)
+        self.pools = weakref.WeakKeyDictionary()
+
+    def pool(self) -> _AsyncPool:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        pool = self.pools.get(loop)
+        if pool is None:
+            pool = self.pools[loop] = _AsyncPool(loop)
+        return pool  # type: ignore[no-any-return]
+
+    async def attempt(self, req: urllib.request.Request, deadline: float) -> _Outcome:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        timer = _Timer(loop, deadline)
+        try:
+            status, retry_after = await self._exchange(loop, req, deadline, timer)
+        except asyncio.CancelledError:
+            if not timer.stop():
+                raise  # the caller's cancellation
+            outcome = _failed(TimeoutError("timed out"))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome, sorted by _failed
+            timer.stop()
+            outcome = _failed(exc)
+        else:
+            timer.stop()
+            outcome = _answered(status, retry_after)
+        _trace(req, outcome.reason)
+        return outcome
+
+    async def _exchange(self, loop: Any, req: urllib.request.Request, deadline: float,
+                        timer: _Timer) -> Tuple[int, Optional[str]]:
+        """Send `req` on a kept or a new connection and read its answer: (status, Retry-After)."""
+        proxy = self._proxy(req)
+        origin = (req.type, req.host, proxy[0] if proxy else None)
+        pool = self.pool()
+        conn = await pool.acquire(origin)
+        kept = None
+        try:
+            if conn is not None:
+                try:
+                    status, retry_after, kept = await self._roundtrip(conn, req, proxy, deadline, timer, reused=True)
+                    return status, retry_after
+                except _IdleClose as idle:  # as in _Handler.exchange: a GET goes again, a POST read counts
+                    conn.abort()
+                    conn = None
+                    if idle.read and req.get_method() != "GET":
+                        raise idle.error from None
+            conn = await self._connect(loop, req, proxy)
+            status, retry_after, kept = await self._roundtrip(conn, req, proxy, deadline, timer, reused=False)
+            return status, retry_after
+        finally:
+            if conn is not None and kept is None:
+                conn.abort()  # not to be kept, or in an unknown state (cancelled, broken): closed at once
+            pool.release(origin, kept)
+
+    def _proxy(self, req: urllib.request.Request) -> Optional[Tuple[str, int, Optional[str]]]:
+        """(host, port, Proxy-Authorization) of the environment's proxy for this request, or None."""
+        import urllib.request
+
+        if self._proxies is None:
+            self._proxies = urllib.request.getproxies()
+        setting = self._proxies.get(req.type)
+        if not setting or urllib.request.proxy_bypass(req.host):  # NO_PROXY, as urllib reads it
+            return None
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(setting if "://" in setting else "http://" + setting)
+        try:
+            port = parts.port or 80
+        except ValueError:
+            raise _BadSetting("a proxy setting with a bad port") from None
+        if parts.scheme != "http" or not parts.hostname:
+            raise _BadSetting("a proxy setting with %s" % ("no host" if parts.scheme == "http" else
+                                                             "a scheme AsyncClient cannot speak: %s" % parts.scheme))
+        auth = None
+        if parts.username is not None:
+            import base64
+
+            credentials = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+            auth = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+        return parts.hostname, port, auth
+
+    async def _connect(self, loop: Any, req: urllib.request.Request,
+                       proxy: Optional[Tuple[str, int, Optional[str]]]) -> _AsyncConnection:
+        """A new connection for `req`: to the origin, or to the proxy (tunnelled by CONNECT for https)."""
+        from urllib.parse import urlsplit
+
+        answer_class = _asyncio_kit()[1]
+        where = urlsplit("//" + req.host)
+        host, port = where.hostname or "", where.port or (443 if req.type == "https" else 80)
+        sock = await self._open_socket(loop, proxy[0] if proxy else host, proxy[1] if proxy else port)
+        answer = answer_class()
+        try:
+            tunnel = bool(proxy) and req.type == "https"
+            context = None
+            if req.type == "https":
+                context = self.context
+                if context is None:
+                    import ssl
+
+                    context = self.context = ssl.create_default_context()  # system store, or SSL_CERT_FILE
+            if tunnel or context is None:
+                await loop.create_connection(lambda: answer, sock=sock)
+            else:
+                await loop.create_connection(lambda: answer, sock=sock, ssl=context, server_hostname=host)
+            if tunnel:
+                await self._tunnel(answer, host, port, proxy[2])  # type: ignore[index]
+                transport = await loop.start_tls(answer.transport, answer, context, server_hostname=host)
+                answer.transport = transport
+        except BaseException:
+            if answer.transport is not None:
+                answer.transport.abort()
+            else:
+                sock.close()
+            raise
+        return _AsyncConnection(answer, tunnel)
+
+    async def _tunnel(self, answer: Any, host: str, port: int, auth: Optional[str]) -> None:
+        """CONNECT host:port through the proxy; an answer but 200 fails as http.client's does."""
+        head = "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n" % (host, port, host, port)
+        if auth:
+            head += "Proxy-Authorization: %s\r\n" % auth
+        answer.transport.write((head + "\r\n").encode("ascii"))
+        lines = (await answer.until(b"\r\n\r\n", 65536)).split(b"\r\n")
+        parts = lines[0].split(None, 2)
+        if len(parts) < 2 or parts[1] != b"200":
+            raise OSError("Tunnel connection failed: %s" % b" ".join(parts[1:]).decode("latin-1"))
+
+    async def _open_socket(self, loop: Any, host: str, port: int) -> socket.socket:
+        """A connected socket, the addresses tried in turn, the next beside a slow one after 0.25 s."""
+        import asyncio
+        import socket
+
+        addresses = await self._resolve(loop, host, port)
+        if not addresses:
+            raise OSError("getaddrinfo returned no address for %s" % host)
+        tries: List[Any] = []
+        error: Optional[BaseException] = None
+        try:
+            while addresses or tries:
+                if addresses:
+                    family, kind, proto, _, address = addresses.pop(0)
+                    sock = socket.socket(family, kind, proto)
+                    sock.setblocking(False)
+                    tries.append((loop.create_task(loop.sock_connect(sock, address)), sock))
+                done, _ = await asyncio.wait([task for task, _ in tries], timeout=_NEXT_ADDRESS if addresses else None,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for task, sock in list(tries):
+                    if task in done:
+                        tries.remove((task, sock))
+                        if task.exception() is None:
+                            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                            return sock  # type: ignore[no-any-return]
+                        error = task.exception()
+                        sock.close()
+            raise error or OSError("cannot connect to %s" % host)
+        finally:
+            for task, _ in tries:  # the slower ones, or all when cancelled
+                task.cancel()
+            if tries:
+                await asyncio.wait([task for task, _ in tries])
+            for _, sock in tries:
+                sock.close()
+
+    async def _resolve(self, loop: Any, host: str, port: int) -> List[Any]:
+        """getaddrinfo in the lookup helper thread that Client uses too (never the loop's executor: a resolver
+        that hangs would hold one of its threads, and asyncio.run's end, for as long)."""
+        address = _address(host, port)
+        if address is not None:
+            return address
+        answered = loop.create_future()
+
+        def tell(lookup: _Lookup) -> None:  # in the helper thread
+            try:  # noqa: SIM105 - contextlib.suppress would import contextlib
+                loop.call_soon_threadsafe(lambda: answered.done() or answered.set_result(lookup))
+            except RuntimeError:  # the loop is closed: nobody waits
+                pass
+
+        _lookup(host, port).then(tell)
+        lookup: _Lookup = await answered
+        return list(lookup.answer(host))
+
+    async def _roundtrip(self, conn: _AsyncConnection, req: urllib.request.Request,
+                         proxy: Optional[Tuple[str, int, Optional[str]]], deadline: float, timer: _Timer,
+                         reused: bool) -> Tuple[int, Optional[str], Optional[_AsyncConnection]]:
+        """One request on `conn`, its answer read: (status, Retry-After, conn if it can be kept)."""
+        answer = conn.answer
+        data = _request_bytes(req, absolute=bool(proxy) and not conn.tunnel, proxy_auth=proxy[2] if proxy else None)
+        sent = False
+        try:
+            _left(deadline)  # nothing is sent once the deadline has passed
+            answer.transport.write(data)
+            if answer.paused is not None:
+                await answer.paused
+            sent = True
+            head = await answer.until(b"\r\n\r\n", 65536)
+        except (ConnectionError, OSError) as exc:
+            if reused:
+                raise _IdleClose(exc, read=sent) from None
+            raise
+        status, length, chunked, close, retry_after = _parse_head(head)
+        # The status line decides; the body is read for keep-alive only, for at most 0.25 s.
+        timer.move(min(deadline, time.monotonic() + _BODY_GRACE))
+        import asyncio
+
+        try:
+            await _read_body(answer, length, chunked, close)
+        except asyncio.CancelledError:
+            if not timer.fired:
+                raise
+            timer.stop()
+            return status, retry_after, None  # a stalled body costs the connection, not the push
+        except Exception:  # noqa: BLE001 - a body cut short: only the connection is lost
+            return status, retry_after, None
+        return status, retry_after, (None if close else conn)
+
+
+def _request_bytes(req: urllib.request.Request, absolute: bool, proxy_auth: Optional[str]) -> bytes:
+    """The request as http.client puts it on the wire: the same request line and headers, in its order."""
+    body = req.data
+    lines = ["%s %s HTTP/1.1" % (req.get_method(), req.full_url if absolute else req.selector),
+             "Host: %s" % req.host, "Accept-Encoding: identity"]
+    if body is not None:
+        lines.append("Content-Length: %d" % len(body))  # type: ignore[arg-type]
+    head = ("\r\n".join(lines) + "\r\n").encode("ascii")
+    for name, value in req.header_items():
+        if name != "Proxy-authorization":
+            head += name.encode("ascii") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")) + \
+                b"\r\n"
+    if absolute and proxy_auth:
+        head += b"Proxy-Authorization: " + proxy_auth.encode("ascii") + b"\r\n"
+    return head + b"\r\n" + (body or b"")  # type: ignore[operator]
+
+
+def _parse_head(head: bytes) -> Tuple[int, Optional[int], bool, bool, Optional[str]]:
+    """(status, Content-Length, chunked, connection closes, Retry-After) of an answer's head."""
+    import http.client
+
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise http.client.BadStatusLine(lines[0])  # as http.client says it
+    status, close = int(parts[1]), parts[0] == "HTTP/1.0"
+    length: Optional[int] = None
+    chunked = False
+    retry_after = None
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if name == "content-length" and value.isdigit():
+            length = int(value)
+        elif name == "transfer-encoding":
+            chunked = value.lower() == "chunked"
+        elif name == "connection":
+            close = value.lower() == "close"
+        elif name == "retry-after" and status in _RETRY_STATUSES:
+            retry_after = value
+    if status in (204, 304) or 100 <= status < 200:
+        length = 0
+    return status, length, chunked, close, retry_after
+
+
+async def _read_body(answer: Any, length: Optional[int], chunked: bool, close: bool) -> None:
+    """Read and drop an answer's body; an answer without a length runs to the end of the connection."""
+    if chunked:
+        while True:
+            size = int((await answer.until(b"\r\n", 1024)).split(b";")[0], 16)
+            if size == 0:
+                await answer.until(b"\r\n", 65536)  # no trailers are sent to us
+                return
+            await answer.exactly(size + 2)
+    elif length is not None:
+        if length > _MAX_BODY:
+            raise ConnectionAbortedError("a body not worth waiting for")
+        await answer.exactly(length)
+    else:
+        while True:
+            try:
+                await answer.more()
+            except ConnectionError:
+                return
+
+
 def _trace(req: urllib.request.Request, outcome: str) -> None:
     """One DEBUG line an attempt (the filter hides the key); skipped unless someone listens."""
     logger = _logger
@@ -1556,6 +2085,22 @@ class _Account:
         wire = self._wire
         return wire.events(wire.visitor_id(who[0] if self._fme else who), who, pairs, self._now())
 
+    def _take(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any],
+              refusal: str) -> Optional[Tuple[Any, List[Tuple[str, Any]], int]]:
+        """A call of push or set_attribute, counted: (who, pairs, events), or None when refused (a WARNING)."""
+        try:
+            who, pairs = self._read(kind, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - the edge: whatever the arguments did, nothing was sent
+            next(self._counts.invalid)
+            _log().warning("%s not sent: %s", kind, _error_text(exc))
+            return None
+        n = 1 if self._fme else len(pairs)
+        _add(self._counts.events, n)
+        if refusal:
+            self._unsent(kind, n, refusal)
+            return None
+        return who, pairs, n
+
     def _unsent(self, kind: str, n: int, why: str) -> bool:
         """A call's n events that will not go: counted not accepted, a WARNING says why."""
         _add(self._counts.not_accepted, n)
@@ -1771,46 +2316,179 @@ class Client(_Account):
 
     def _submit(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> bool:
         """push and set_attribute: validate, then queue (batch mode) or send; never raises."""
-        try:
-            who, pairs = self._read(kind, args, kwargs)
-        except Exception as exc:  # noqa: BLE001 - the edge: whatever the arguments did, nothing was sent
-            next(self._counts.invalid)
-            _log().warning("%s not sent: %s", kind, _error_text(exc))
+        call = self._take(kind, args, kwargs, "the client is closed" if self._closed else
+                          "the client opted out" if self._opted_out else "")
+        if call is None:
             return False
-        n = 1 if self._fme else len(pairs)
-        _add(self._counts.events, n)
-        if self._closed or self._opted_out:
-            return self._unsent(kind, n, "the client is closed" if self._closed else "the client opted out")
+        who, pairs, n = call
         if self._batcher is not None:
             try:
                 events = self._events(who, pairs)
             except Exception as exc:  # noqa: BLE001 - the edge again
                 return self._unsent(kind, n, _error_text(exc))
             return self._batcher.put(events)
-        return self._send_now(kind, who, pairs, n)
-
-    def _send_now(self, kind: str, who: Any, pairs: List[Tuple[str, Any]], n: int) -> bool:
         deadline = time.monotonic() + self._timeout
-        counts, settled = self._counts, 0
-        failed: List[Tuple[List[str], str]] = []
+        sent = _Sent(kind, self._counts, n)
         try:
-            requests = self._requests(who, pairs)
-            for keys, events, req in requests:
-                outcome = self._sender.send(req, deadline)
-                _add(counts.accepted if outcome.accepted else counts.not_accepted, events)
-                settled += events
-                if not outcome.accepted:
-                    failed.append((keys, outcome.reason))
+            for keys, count, req in self._requests(who, pairs):
+                sent.add(keys, count, self._sender.send(req, deadline))
         except Exception as exc:  # noqa: BLE001 - the edge again: an unexpected error is a False, not a crash
-            _add(counts.not_accepted, n - settled)
-            _log().warning("%s failed: %s", kind, _error_text(exc))
-            return False
-        if failed:
-            keys = [key for some, _ in failed for key in some]
-            _log().warning("%s not accepted (%d of %d request(s)); keys %s: %s", kind, len(failed), len(requests),
-                           ", ".join(map(repr, keys)), failed[0][1])
+            return sent.broke(exc)
+        return sent.over()
+
+
+class _Sent:
+    """The requests of one push, as their outcomes come: counted, and one WARNING for those not accepted."""
+
+    __slots__ = ("counts", "failed", "kind", "n", "requests", "settled")
+
+    def __init__(self, kind: str, counts: _Stats, n: int) -> None:
+        self.kind, self.counts, self.n = kind, counts, n
+        self.settled = self.requests = 0
+        self.failed: List[Tuple[List[str], str]] = []
+
+    def add(self, keys: List[str], events: int, outcome: _Outcome) -> None:
+        _add(self.counts.accepted if outcome.accepted else self.counts.not_accepted, events)
+        self.settled += events
+        self.requests += 1
+        if not outcome.accepted:
+            self.failed.append((keys, outcome.reason))
+
+    def broke(self, exc: BaseException) -> bool:
+        """What was not settled counts as not accepted (a crash, or a cancellation)."""
+        _add(self.counts.not_accepted, self.n - self.settled)
+        if isinstance(exc, Exception):
+            _log().warning("%s failed: %s", self.kind, _error_text(exc))
+        return False
+
+    def over(self) -> bool:
+        if self.failed:
+            keys = [key for some, _ in self.failed for key in some]
+            _log().warning("%s not accepted (%d of %d request(s)); keys %s: %s", self.kind, len(self.failed),
+                           self.requests, ", ".join(map(repr, keys)), self.failed[0][1])
             return False
         return True
+
+
+class AsyncClient(_Account):
+    """Pushes for asyncio apps (FastAPI, aiohttp, Starlette): `await client.push(...)`, the loop never blocked.
+
+    The options of Client but batch_events; the same call forms, validation and requests.
+    Connections are kept alive per client and event loop: `aclose()` (or `async with`) in
+    the loop that used them.  An AsyncClient is not pickled: make one in each process.
+    """
+
+    def __init__(self, account_id: Union[int, str], sdk_key: str, *, event_arch: bool = False, fme: bool = False,
+                 collection_prefix: Optional[str] = None, endpoint: Optional[str] = None, timeout: float = 10.0,
+                 retries: int = 3, backoff: float = 0.5, dry_run: bool = False,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+        """Check the configuration; nothing is sent, no connection opened, asyncio not yet imported.
+
+        Args: as Client's, but batch_events (for fire-and-forget from async code, a batch-mode
+        Client's push never waits on the network).
+
+        Raises:
+            ValueError: a setting is out of its range; the message says which, never the key.
+        """
+        self._configure({"account_id": account_id, "sdk_key": sdk_key, "event_arch": event_arch, "fme": fme,
+                         "collection_prefix": collection_prefix, "endpoint": endpoint, "timeout": timeout,
+                         "retries": retries, "backoff": backoff, "dry_run": dry_run, "ssl_context": ssl_context})
+        self._transport = _AsyncTransport(ssl_context)
+        self._closed = False
+
+    def __getstate__(self) -> Dict[str, Any]:
+        raise TypeError("an AsyncClient is not pickled (its connections belong to an event loop): make one in "
+                        "each process, or hand a Client to a process pool")
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # Hooks that tests replace: sleeping between attempts, and jitter.
+    async def _sleep(self, seconds: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(seconds)
+
+    def _jitter(self) -> float:
+        return 0.5 + self._random() / 2
+
+    # -- the public calls -------------------------------------------------------------
+
+    @overload
+    async def push(self, custom_dimension_key: str, custom_dimension_value: str, user_id: str) -> bool: ...
+
+    @overload
+    async def push(self, custom_dimension_map: Mapping[str, str], user_id: str) -> bool: ...  # noqa: F811
+
+    @overload
+    async def push(self, *, tag_key: str, tag_value: str, user_id: str) -> bool: ...  # noqa: F811
+
+    async def push(self, *args: Any, **kwargs: Any) -> bool:  # noqa: F811
+        """Client.push, awaited: True only when VWO answered 2xx to every request; never raises, except
+        asyncio.CancelledError when the push is cancelled (its connection is closed, nothing leaks)."""
+        return await self._submit("push", args, kwargs)
+
+    @overload
+    async def set_attribute(self, attribute_key: str, attribute_value: _Value,
+                            context: Mapping[str, Any]) -> bool: ...
+
+    @overload
+    async def set_attribute(  # noqa: F811
+            self, attribute_map: Mapping[str, _Value], context: Mapping[str, Any]) -> bool: ...
+
+    async def set_attribute(self, *args: Any, **kwargs: Any) -> bool:  # noqa: F811
+        """Client.set_attribute (fme=True clients), awaited."""
+        return await self._submit("set_attribute", args, kwargs)
+
+    async def aclose(self) -> None:
+        """Close the connections kept for the running loop, at once (no TLS close_notify is waited for).
+
+        Later pushes return False.  Idempotent.
+        """
+        import asyncio
+
+        self._closed = True
+        pool = self._transport.pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            pool.close()
+            await asyncio.sleep(0)  # the aborted transports' connection_lost callbacks run now
+
+    async def _submit(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> bool:
+        call = self._take(kind, args, kwargs, "the client is closed" if self._closed else "")
+        if call is None:
+            return False
+        who, pairs, n = call
+        deadline = time.monotonic() + self._timeout
+        sent = _Sent(kind, self._counts, n)
+        try:
+            for keys, count, req in self._requests(who, pairs):
+                sent.add(keys, count, await self._send(req, deadline))
+        except BaseException as exc:  # the edge; a cancellation goes on, after its accounts
+            sent.broke(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return False
+        return sent.over()
+
+    async def _send(self, req: urllib.request.Request, deadline: float) -> _Outcome:
+        """One request, retried as the rule says until `deadline` (a dry run shows it instead)."""
+        if self._dry_run:
+            _show(req)
+            return _Outcome(200, False, "dry run: not sent")
+        attempt, counts, tries = self._transport.attempt, self._counts, 0
+        while True:
+            if tries:
+                next(counts.retries)
+            next(counts.requests)
+            wait, outcome = _next_try(await attempt(req, deadline), tries, self._retries, self._backoff,
+                                      self._jitter, deadline)
+            if wait is None:
+                return outcome
+            await self._sleep(wait)
+            tries += 1
 
 
 _LAUNCH_IGNORED = ("user_storage", "goal_type_to_track", "integrations")  # the SDK's, not about push
@@ -2767,7 +3445,7 @@ class _Life:
             import atexit
             import weakref
 
-            for name in ("pool", "counts", "batcher"):
+            for name in ("pool", "counts", "batcher", "async"):
                 self._kinds[name] = weakref.WeakSet()
             atexit.register(self.at_exit)
             if hasattr(os, "register_at_fork"):
@@ -2798,7 +3476,7 @@ class _Life:
         """In the child: nothing of the parent's (socket, lock, lookup, queue, thread, count) is used."""
         global _lookups, _lookups_lock, _sqlite_lock
         _lookups, _lookups_lock, _sqlite_lock = {}, _thread.allocate_lock(), _thread.RLock()
-        for kind in ("pool", "counts", "batcher"):
+        for kind in ("pool", "counts", "batcher", "async"):
             for thing in self.each(kind):
                 thing.after_fork()
 

@@ -15,3 +15,11 @@ fme.set_attribute("seats", 3, {"id": "user-42"})
 fme.set_attribute({"trial": True, "ratio": 0.5}, {"id": "user-42", "user_agent": "ua"})
 launched: vwo_push.Client = vwo_push.launch('{"accountId": 1, "sdkKey": "k"}', is_development_mode=True)
 status: int = vwo_push.main(["--help"])
+counts: int = fme.stats()["pending"]
+opted_out: bool = fme.set_opt_out()
+
+
+async def handler() -> bool:
+    async with vwo_push.AsyncClient(123456, "key", dry_run=True) as client:
+        pushed: bool = await client.push("browser", "chrome", "user-42")
+        return pushed and await client.push({"plan": "pro"}, "user-42")
