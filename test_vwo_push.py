@@ -34,6 +34,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -2904,6 +2905,52 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+# ---------------------------------------------------------------------------
+# The README's code, run as written
+# ---------------------------------------------------------------------------
+
+# Each block runs in a fresh interpreter where VWO's host is a local collector and any name
+# but loopback fails to resolve: a block that would reach out fails instead.
+README_SITE = """
+import os, socket
+real = socket.getaddrinfo
+
+def loopback_only(host, *args, **kwargs):
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise socket.gaierror(socket.EAI_NONAME, "README blocks reach loopback only, not %s" % host)
+    return real(host, *args, **kwargs)
+
+socket.getaddrinfo = loopback_only
+import vwo_push
+vwo_push._HOST = os.environ["README_COLLECTOR"]
+"""
+
+
+def readme_blocks():
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, re.M | re.S)
+    return [textwrap.dedent("\n".join(line[len(indent):] for line in code.split("\n"))) for indent, code in blocks]
+
+
+class TestReadme:
+    @pytest.mark.parametrize("number", range(len(readme_blocks())))
+    def test_every_python_block_runs_as_written(self, server, tmp_path, number):
+        code = readme_blocks()[number]
+        for module in re.findall(r"^(?:from|import) (\w+)", code, re.M):
+            pytest.importorskip(module)  # FastAPI's example needs FastAPI
+        (tmp_path / "sitecustomize.py").write_text(README_SITE)
+        (tmp_path / "block.py").write_text(code)
+        done = subprocess.run([sys.executable, "block.py"], cwd=str(tmp_path), capture_output=True, text=True,
+                              timeout=60, env=dict(os.environ, PYTHONPATH="%s%s%s" % (tmp_path, os.pathsep, HERE),
+                                                   README_COLLECTOR=server.url))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr and "README blocks reach loopback only" not in done.stderr
+
+    def test_the_blocks_were_found(self):
+        blocks = readme_blocks()
+        assert len(blocks) >= 10 and any("AsyncClient" in b for b in blocks) and any("spool" in b for b in blocks)
 
 
 # ---------------------------------------------------------------------------
