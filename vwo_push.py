@@ -1389,15 +1389,13 @@ class _Timer:
     """
 
     def __init__(self, loop: Any, deadline: float) -> None:
-        import asyncio
-
         self._loop, self.fired = loop, False
-        self._task = asyncio.current_task()
+        self._task = _async_kit[0].current_task()
         self._handle = loop.call_at(deadline, self._fire)
 
     def _fire(self) -> None:
         self.fired = True
-        self._task.cancel()  # type: ignore[union-attr]
+        self._task.cancel()
 
     def move(self, deadline: float) -> None:
         self._handle.cancel()
@@ -1407,7 +1405,7 @@ class _Timer:
         """Stop the timer: True when it had fired, its cancellation undone (on 3.11+, where tasks count them)."""
         self._handle.cancel()
         if self.fired and hasattr(self._task, "uncancel"):
-            self._task.uncancel()  # type: ignore[union-attr]
+            self._task.uncancel()
         return self.fired
 
 
@@ -1441,19 +1439,26 @@ class _AsyncPool:
         self.waiting: Deque[Any] = collections.deque()  # futures of requests waiting for a connection
         self.closed = False
 
-    async def acquire(self, origin: _Origin) -> Optional[_AsyncConnection]:
-        """A kept connection, or None with a place held for a new one; waits while the origin has 8."""
-        while True:
-            idle = self.idle.get(origin)
-            while idle:
-                conn = idle.pop()
-                if conn.usable():
-                    self.busy[origin] = self.busy.get(origin, 0) + 1
-                    return conn
-                conn.abort()
-            if self.busy.get(origin, 0) < _MAX_PER_ORIGIN:
+    def take(self, origin: _Origin) -> Tuple[bool, Optional[_AsyncConnection]]:
+        """(True, a kept connection or None with a place held for a new one), or (False, None): all 8 busy."""
+        idle = self.idle.get(origin)
+        while idle:
+            conn = idle.pop()
+            if conn.usable():
                 self.busy[origin] = self.busy.get(origin, 0) + 1
-                return None
+                return True, conn
+            conn.abort()
+        if self.busy.get(origin, 0) < _MAX_PER_ORIGIN:
+            self.busy[origin] = self.busy.get(origin, 0) + 1
+            return True, None
+        return False, None
+
+    async def acquire(self, origin: _Origin) -> Optional[_AsyncConnection]:
+        """As take(), waiting for a place while the origin has 8 connections busy."""
+        while True:
+            took, conn = self.take(origin)
+            if took:
+                return conn
             waiter = self.loop.create_future()
             self.waiting.append(waiter)
             try:
@@ -1495,6 +1500,7 @@ class _AsyncTransport:
         import weakref
 
         self.context = context
+        self.asyncio = _asyncio_kit()[0]  # an AsyncClient is made: asyncio is needed now, and kept at hand
         self.pools: Any = weakref.WeakKeyDictionary()  # event loop -> _AsyncPool
         self._proxies: Optional[Dict[str, str]] = None  # the environment's, read once, as urllib reads them
         _life.add("async", self)
@@ -1507,22 +1513,18 @@ class _AsyncTransport:
         self.pools = weakref.WeakKeyDictionary()
 
     def pool(self) -> _AsyncPool:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
+        loop = self.asyncio.get_running_loop()
         pool = self.pools.get(loop)
         if pool is None:
             pool = self.pools[loop] = _AsyncPool(loop)
         return pool  # type: ignore[no-any-return]
 
     async def attempt(self, req: urllib.request.Request, deadline: float) -> _Outcome:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
+        loop = self.asyncio.get_running_loop()
         timer = _Timer(loop, deadline)
         try:
             status, retry_after = await self._exchange(loop, req, deadline, timer)
-        except asyncio.CancelledError:
+        except self.asyncio.CancelledError:
             if not timer.stop():
                 raise  # the caller's cancellation
             outcome = _failed(TimeoutError("timed out"))
@@ -1541,7 +1543,9 @@ class _AsyncTransport:
         proxy = self._proxy(req)
         origin = (req.type, req.host, proxy[0] if proxy else None)
         pool = self.pool()
-        conn = await pool.acquire(origin)
+        took, conn = pool.take(origin)
+        if not took:
+            conn = await pool.acquire(origin)
         kept = None
         try:
             if conn is not None:
@@ -1707,13 +1711,14 @@ class _AsyncTransport:
                 raise _IdleClose(exc, read=sent) from None
             raise
         status, length, chunked, close, retry_after = _parse_head(head)
+        if length is not None and len(answer.buffer) >= length and length <= _MAX_BODY:  # the body is in
+            del answer.buffer[:length]
+            return status, retry_after, (None if close else conn)
         # The status line decides; the body is read for keep-alive only, for at most 0.25 s.
         timer.move(min(deadline, time.monotonic() + _BODY_GRACE))
-        import asyncio
-
         try:
             await _read_body(answer, length, chunked, close)
-        except asyncio.CancelledError:
+        except self.asyncio.CancelledError:
             if not timer.fired:
                 raise
             timer.stop()
@@ -1742,30 +1747,33 @@ def _request_bytes(req: urllib.request.Request, absolute: bool, proxy_auth: Opti
 
 def _parse_head(head: bytes) -> Tuple[int, Optional[int], bool, bool, Optional[str]]:
     """(status, Content-Length, chunked, connection closes, Retry-After) of an answer's head."""
-    import http.client
+    if not head.startswith(b"HTTP/1.") or head[8:9] != b" " or not head[9:12].isdigit():
+        import http.client
 
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise http.client.BadStatusLine(lines[0])  # as http.client says it
-    status, close = int(parts[1]), parts[0] == "HTTP/1.0"
+        raise http.client.BadStatusLine(head.split(b"\r\n", 1)[0].decode("latin-1"))  # as http.client says it
+    status, lower = int(head[9:12]), head.lower()
+    close = head[5:8] == b"1.0"
     length: Optional[int] = None
     chunked = False
     retry_after = None
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name, value = name.strip().lower(), value.strip()
-        if name == "content-length" and value.isdigit():
-            length = int(value)
-        elif name == "transfer-encoding":
-            chunked = value.lower() == "chunked"
-        elif name == "connection":
-            close = value.lower() == "close"
-        elif name == "retry-after" and status in _RETRY_STATUSES:
-            retry_after = value
+    if b"\r\ncontent-length:" in lower:
+        value = _header(lower, b"content-length")
+        length = int(value) if value.isdigit() else None
+    if b"\r\ntransfer-encoding:" in lower:
+        chunked = _header(lower, b"transfer-encoding") == b"chunked"
+    if b"\r\nconnection:" in lower:
+        close = _header(lower, b"connection") == b"close"
+    if status in _RETRY_STATUSES and b"\r\nretry-after:" in lower:
+        retry_after = _header(head, b"retry-after", lower).decode("latin-1")
     if status in (204, 304) or 100 <= status < 200:
         length = 0
     return status, length, chunked, close, retry_after
+
+
+def _header(head: bytes, name: bytes, lower: Optional[bytes] = None) -> bytes:
+    """The value of the header `name` (in lower case) in an answer's head."""
+    start = (lower or head).index(b"\r\n" + name + b":") + len(name) + 3
+    return head[start:head.index(b"\r\n", start)].strip()
 
 
 async def _read_body(answer: Any, length: Optional[int], chunked: bool, close: bool) -> None:
@@ -1941,9 +1949,11 @@ def _show(req: urllib.request.Request) -> None:
     The record carries the request's text, redacted, as `vwo_push_request`: the command line
     prints it on stdout.
     """
-    body = "" if req.data is None else "\n" + bytes(req.data).decode("ascii")  # type: ignore[arg-type]
-    text = _redact("%s %s%s" % (req.get_method(), req.full_url, body))
-    _log().info("dry run: %s", text, extra={"vwo_push_request": text})
+    logger = _log()
+    if logger.isEnabledFor(20):  # logging.INFO; nobody listening, nothing made
+        body = "" if req.data is None else "\n" + bytes(req.data).decode("ascii")  # type: ignore[arg-type]
+        text = _redact("%s %s%s" % (req.get_method(), req.full_url, body))
+        logger.info("dry run: %s", text, extra={"vwo_push_request": text})
 
 
 class _Account:

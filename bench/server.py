@@ -1,11 +1,12 @@
 """A keep-alive HTTP/1.1 collector for the bench, in its own process: answers 200 to everything.
 
-    python server.py [--tls CERT_AND_KEY.pem] [--silent]
+    python server.py [--tls CERT_AND_KEY.pem] [--silent] [--delay SECONDS]
 
 It prints its port, counts requests and events so that the bench can check that every push
 arrived, and serves an FME settings file at /server-side/v2-settings (the FME SDK fetches it
 before anything else).  GET /__stats answers {"requests": N, "events": M}.  --silent reads
-requests and never answers (a server that hangs); --tls serves https with the given cert.
+requests and never answers (a server that hangs); --delay holds each answer that long (a
+collector at a real distance, say 0.1 s); --tls serves https with the given cert.
 """
 
 import argparse
@@ -22,6 +23,7 @@ SETTINGS = json.dumps({"version": 1, "accountId": 123456, "sdkKey": "bench0sdk0k
 
 class Collector(asyncio.Protocol):
     silent = False
+    delay = 0.0
 
     def connection_made(self, transport):
         self.transport = transport
@@ -54,7 +56,9 @@ class Collector(asyncio.Protocol):
                 continue
             STATS["requests"] += 1
             STATS["events"] += body.count(b'"eT": 3') + body.count(b'"name": "vwo_syncVisitorProp"') or 1
-            if not self.silent:
+            if self.delay:  # answers keep their order on a connection: each is due `delay` after its request
+                asyncio.get_running_loop().call_later(self.delay, self.transport.write, OK)
+            elif not self.silent:
                 self.transport.write(OK)
 
 
@@ -62,8 +66,9 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tls")
     parser.add_argument("--silent", action="store_true")
+    parser.add_argument("--delay", type=float, default=0.0)
     opts = parser.parse_args()
-    Collector.silent = opts.silent
+    Collector.silent, Collector.delay = opts.silent, opts.delay
     context = None
     if opts.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -18,7 +18,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.environ.get("VWO_PUSH_DIR") or ROOT)  # run.py --before points it at an earlier copy
 
 ACCOUNT, KEY = 123456, "bench0sdk0key0000000000000000000"
 ONE = ("browser", "chrome")
@@ -31,7 +31,7 @@ def settings(event_arch):
 
 
 def client(side, url=None, event_arch=False, dry_run=False, batch=None, fme=False):
-    if side == "ours":
+    if side in ("ours", "before"):
         import vwo_push
 
         options = {"batch_events": batch} if batch else {}
@@ -106,6 +106,9 @@ def cpu(side, pairs, n):
         c = client(side, dry_run=True)
         def call(i):
             return (c.push(*push_args(pairs, i)))
+        if side in ("ours", "before"):
+            import logging
+            logging.getLogger("vwo_push").setLevel(logging.WARNING)  # a dry run's INFO records: not built
     for i in range(300):  # warm up: first-use imports are not CPU per push
         call(i)
     start = time.process_time()
@@ -198,7 +201,7 @@ def bulk(side, url, n, batch):
                 response.read()
                 assert response.status == 200
                 events = []
-    elif side == "ours":
+    elif side in ("ours", "before"):
         result = client(side, url=url).push_many(rows(n), batch_size=batch)
         assert result.accepted == n, result
     else:
@@ -214,13 +217,15 @@ def batch_mode(side, url, n):
     """Batch mode: n pushes, then a flush, until the collector has every event."""
     before = stats(url)["events"]
     batch = {"events_per_request": 100, "request_time_interval": 600}
-    if side == "ours":
+    if side in ("ours", "before", "spool"):
         batch["max_queue_size"] = n  # the default 10,000 would refuse pushes that outrun the sender
-    c = client(side, url=url, batch=batch)
+    if side == "spool":
+        batch["spool"] = spool_path()
+    c = client("ours" if side == "spool" else side, url=url, batch=batch)
     start = time.perf_counter()
     for i in range(n):
         assert c.push("browser", "chrome", "user-%d" % i) is True
-    if side == "ours":
+    if side != "sdk":
         assert c.flush() is True
     else:
         c.flush_events(mode="sync")
@@ -231,19 +236,32 @@ def batch_mode(side, url, n):
     return {"per_s": n / (time.perf_counter() - start)}
 
 
+def spool_path():
+    import tempfile
+
+    return os.path.join(tempfile.mkdtemp(prefix="vwo-bench-"), "spool.db")  # on this machine's disk (/tmp)
+
+
 def caller_cost(side, url, n):
-    """Batch mode against a server that never answers: what each push costs the caller (p50, p99)."""
+    """Batch mode: what each push costs the caller (p50, p99), against a server that never answers or
+    (spool-live, memory-live) one that answers while the sender sends."""
     batch = {"events_per_request": 100, "request_time_interval": 600}
-    c = client(side, url=url, batch=batch)
+    if side.startswith(("spool", "memory")):
+        batch["max_queue_size"] = n + 1000
+    if side.startswith("spool"):
+        batch["spool"] = spool_path()
+    c = client(side.split("-")[0] if side.split("-")[0] in ("sdk", "before") else "ours", url=url, batch=batch)
     costs = []
     clock = time.perf_counter_ns
     gc.collect()
+    began = clock()
     for i in range(n):
         start = clock()
         c.push("browser", "chrome", "user-%d" % i)
         costs.append(clock() - start)
+    per_s = n / ((clock() - began) / 1e9)
     costs.sort()
-    out = {"p50_us": costs[len(costs) // 2] / 1000, "p99_us": costs[int(len(costs) * 0.99)] / 1000}
+    out = {"p50_us": costs[len(costs) // 2] / 1000, "p99_us": costs[int(len(costs) * 0.99)] / 1000, "per_s": per_s}
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
     os._exit(0)  # the senders are stuck on a server that never answers: nothing to wait for
@@ -267,6 +285,135 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cli_file(side, url, path, concurrency):
+    """The command line on a CSV file: rows/s, and the peak RSS; `before` has no --concurrency."""
+    import vwo_push
+
+    args = ["--account-id", str(ACCOUNT), "--endpoint", url, "--file", path, "--quiet", "--timeout", "60"]
+    if side != "before":
+        args += ["--concurrency", str(concurrency)]
+    os.environ["VWO_SDK_KEY"] = KEY
+    with open(path) as lines:
+        rows = sum(1 for _ in lines) - 1
+    start = time.perf_counter()
+    status = vwo_push.main(args)
+    elapsed = time.perf_counter() - start
+    assert status == 0, status
+    return {"per_s": rows / elapsed, "peak_rss_mb": peak_rss_mb()}
+
+
+def async_e2e(side, url, n, tasks):
+    """GET pushes over keep-alive from `tasks` concurrent tasks: AsyncClient, aiohttp, httpx, or the limit
+    (raw asyncio streams writing requests built ahead, a connection a task, answers read by hand)."""
+    import asyncio
+
+    import vwo_push
+
+    builder = vwo_push.Client(ACCOUNT, KEY, endpoint=url)
+    requests = [builder.build_requests("browser", "chrome", "user-%d" % i)[0] for i in range(n)]
+    host, port = url.split("://", 1)[1].split(":")
+    done = []
+
+    async def run():
+        if side == "ours":
+            client = vwo_push.AsyncClient(ACCOUNT, KEY, endpoint=url)
+
+            async def one(i):
+                done.append(await client.push("browser", "chrome", "user-%d" % i))
+            close = client.aclose
+        elif side == "aiohttp":
+            import aiohttp
+
+            session = aiohttp.ClientSession()
+
+            async def one(i):
+                async with session.get(requests[i].full_url, headers={"User-Agent": "aiohttp"}) as response:
+                    await response.read()
+                    done.append(response.status == 200)
+            close = session.close
+        elif side == "httpx":
+            import httpx
+
+            session = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+
+            async def one(i):
+                response = await session.get(requests[i].full_url, headers={"User-Agent": "httpx"})
+                done.append(response.status_code == 200)
+            close = session.aclose
+        else:
+            raw = [("GET %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: limit\r\n\r\n" % (r.selector, host, port)).encode()
+                   for r in requests]
+            streams = [await asyncio.open_connection(host, int(port)) for _ in range(tasks)]
+            free = list(streams)
+
+            async def one(i):
+                reader, writer = free.pop()
+                writer.write(raw[i])
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+                free.append((reader, writer))
+                done.append(head.startswith(b"HTTP/1.1 200"))
+
+            async def close():
+                for _, writer in streams:
+                    writer.close()
+        for i in range(50):  # warm up: connections made, first-use imports done
+            await one(i)
+        done.clear()
+        start = time.perf_counter()
+        queue = iter(range(n))
+
+        async def worker():
+            for i in queue:
+                await one(i)
+
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        elapsed = time.perf_counter() - start
+        await close()
+        return elapsed
+
+    elapsed = asyncio.run(run())
+    assert len(done) == n and all(done), (len(done), done.count(False))
+    return {"per_s": n / elapsed}
+
+
+def loop_lag(side, url, n):
+    """A 1 ms ticker's p99 lag while pushes wait on a server that never answers (timeout 1 s): n AsyncClient
+    pushes at once, or n Client.push calls made in a coroutine, one after another."""
+    import asyncio
+
+    import vwo_push
+
+    async def run():
+        lags, stop = [], asyncio.Event()
+
+        async def ticker():
+            loop = asyncio.get_running_loop()
+            while not stop.is_set():
+                start = loop.time()
+                await asyncio.sleep(0.001)
+                lags.append(loop.time() - start - 0.001)
+
+        tick = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0.05)
+        if side == "ours":
+            client = vwo_push.AsyncClient(ACCOUNT, KEY, endpoint=url, timeout=1, retries=0)
+            await asyncio.gather(*(client.push("browser", "chrome", "user-%d" % i) for i in range(n)))
+            await client.aclose()
+        else:
+            client = vwo_push.Client(ACCOUNT, KEY, endpoint=url, timeout=1, retries=0)
+            for i in range(n):
+                client.push("browser", "chrome", "user-%d" % i)  # as a handler would call it: blocking the loop
+        stop.set()
+        await tick
+        lags.sort()
+        return lags
+
+    lags = asyncio.run(run())
+    return {"p99_ms": lags[int(len(lags) * 0.99)] * 1000, "max_ms": lags[-1] * 1000}
+
+
 if __name__ == "__main__":
     side, what, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if what == "cpu":
@@ -277,6 +424,12 @@ if __name__ == "__main__":
         out = bulk(side, args[0], int(args[1]), int(args[2]))
     elif what == "batch":
         out = batch_mode(side, args[0], int(args[1]))
+    elif what == "cli":
+        out = cli_file(side, args[0], args[1], int(args[2]))
+    elif what == "async":
+        out = async_e2e(side, args[0], int(args[1]), int(args[2]))
+    elif what == "lag":
+        out = loop_lag(side, args[0], int(args[1]))
     else:
         out = caller_cost(side, args[0], int(args[1]))
     print(json.dumps(out))
