@@ -2168,6 +2168,25 @@ class TestAccounting:
             (10, 5, 5, 1, 0)
         assert stats["requests"] == 2 and stats["retries"] == 0
 
+    def test_ctrl_c_in_the_middle_of_a_push_is_counted_and_goes_on(self, server):
+        server.decide = lambda got: Reply(action="hold")
+        client = vwo_push.Client(1, KEY, endpoint=server.url, timeout=10, event_arch=True)
+
+        def interrupt():  # a real SIGINT, once the request is in: it lands in the read of the answer
+            server.wait_for(1)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        thread = threading.Thread(target=interrupt)
+        thread.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                client.push({"a": "1", "b": "2"}, "u")
+        finally:
+            thread.join(10)
+            client.close()
+        stats = client.stats()
+        assert (stats["events"], stats["not_accepted"], stats["pending"]) == (2, 2, 0)
+
 
 class TestOfficialSDKCases:
     """The official SDK's own push, flush and launch tests (tests/api in vwo-python-sdk), run against vwo_push."""
@@ -2308,8 +2327,10 @@ rng = random.Random(int(sys.argv[5]))
 vwo_push.Client(1, "k", batch_events={"spool": path + ".warm"})._batcher._connect()  # imports done once, here
 vwo_push._prepare_imports()
 for k in range(kills):
+    started, told = os.pipe()
     pid = os.fork()
     if pid == 0:  # a writer: each push that returned True is written down, then it is killed at a random moment
+        os.close(started)
         out = os.open("%s.%d" % (log, k), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         client = vwo_push.Client(1, key, endpoint=url, timeout=5, retries=0,
                                  batch_events={"spool": path, "events_per_request": 7, "request_time_interval": 1})
@@ -2318,8 +2339,13 @@ for k in range(kills):
             value = "%d-%d" % (k, i)
             if client.push("k", value, "u"):
                 os.write(out, (value + "\\n").encode())
+            if i == 9:
+                os.write(told, b"!")  # ten pushes in, however slow the machine: the kill may come
         os._exit(0)
-    time.sleep(rng.uniform(0.002, 0.02))  # inside a push, mid-batch, mid-commit: wherever it falls
+    os.close(told)
+    assert os.read(started, 1) == b"!", "writer %d died before its tenth push" % k
+    os.close(started)
+    time.sleep(rng.uniform(0, 0.01))  # inside a push, mid-batch, mid-commit: wherever it falls
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
 print("killed", kills)
@@ -2362,7 +2388,32 @@ os._exit(0)
 """
 
 
+def spool_rows(path):
+    """(events, claims done) in the spool file, over or not."""
+    import sqlite3
+
+    with sqlite3.connect(str(path)) as db:
+        return (db.execute("SELECT count(*) FROM vwo_push_events").fetchone()[0],
+                db.execute("SELECT count(*) FROM vwo_push_claims WHERE done = 1").fetchone()[0])
+
+
 class TestSpool:
+    def test_the_next_client_clears_what_a_process_sent_and_did_not_sweep(self, server, tmp_path):
+        # A process killed after its batches were accepted, before it deleted them: the next sender
+        # deletes them when it starts.  (Left there, every later query would look at them: a crash
+        # loop made each push of the next process slower than the last.)
+        path = tmp_path / "spool.db"
+        with spool_client(server, path) as first:
+            first._batcher._sweep = lambda db: None  # as if killed before its sweep
+            for i in range(30):
+                assert first.push("k", "v%d" % i, "u") is True
+            assert first.flush(timeout=5) is True
+        assert spool_rows(path) == (30, 3) and spooled(path) == 0
+        with spool_client(server, path) as second:
+            assert second.flush(timeout=5) is True
+            assert spool_rows(path) == (0, 0)
+        assert len(server.all_received()) == 3  # nothing went twice
+
     def test_a_push_is_true_once_committed_and_the_sender_empties_the_file(self, server, tmp_path):
         path = tmp_path / "spool.db"
         server.decide = lambda got: Reply(action="hold")
@@ -3719,6 +3770,15 @@ class Watched:
     def readline(self, *args):
         self.said()
         return self.raw.readline(*args)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
     def read(self, *args):
         self.said()

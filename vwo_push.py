@@ -185,6 +185,9 @@ _FORM_ENCODE[ord(" ")] = "+"
 # characters the FME SDK sends raw and that delimit nothing in a query stay raw, so that a
 # usual user agent is sent byte for byte as the SDK sends it.
 _FME_SAFE = "/:@!$'()*,"
+# The tags of a push, json.dumps({"u": {key: value}}) with the json module's defaults, as the SDK
+# sends them: filled with the key and value as JSON strings.
+_TAGS = '{"u": {%s: %s}}'
 
 
 def _json_string() -> Callable[[str], str]:
@@ -245,14 +248,11 @@ class _Wire:
         """`u` and `visId`: 32 upper-case hex digits.  A wrong one loses every push silently."""
         return _uuid5(self.sha1, self.namespace, user_id).hex().upper()
 
-    def tags(self, key: str, value: str) -> str:
-        """json.dumps({"u": {key: value}}) with the json module's defaults, as the SDK sends it."""
-        return '{"u": {' + self.json_str(key) + ": " + self.json_str(value) + "}}"
-
     def push_url(self, u: str, key: str, value: str, now: float, rand: float) -> str:
         """Standard accounts (section 1): one GET a pair, parameters in the SDK's order; tags form-encoded."""
+        js = self.json_str
         return "%s%r%s%d&u=%s%s%s" % (self.push_head, rand, self.push_middle, now, u, self.push_tail,
-                                      self.tags(key, value).translate(_FORM_ENCODE))
+                                      (_TAGS % (js(key), js(value))).translate(_FORM_ENCODE))
 
     def event_arch(self, u: str, pairs: List[Tuple[str, Any]], now: float, rand: float) -> Tuple[str, bytes]:
         """Event-architecture accounts (section 2): one POST /events/t carrying every pair."""
@@ -265,10 +265,9 @@ class _Wire:
 
     def batch_event(self, u: str, key: str, value: str, sid: int) -> str:
         """Section 3: one event of a batch, as JSON text; `t` is the tags JSON as a JSON string."""
-        # The tags JSON is printable ASCII: json.dumps of it would escape only backslashes and
-        # quotes, as these replaces do.
-        t = self.tags(key, value).replace("\\", "\\\\").replace('"', '\\"')
-        return '{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": "%s", "eT": 3}' % (u, sid, t)
+        js = self.json_str
+        return '{"u": "%s", "sId": %d, "visitor_ua": "", "visitor_ip": "", "t": %s, "eT": 3}' % (
+            u, sid, js(_TAGS % (js(key), js(value))))
 
     def fme_body(self, u: str, pairs: List[Tuple[str, Any]], context: _Context, ms: int) -> str:
         """Section 4: the FME event body, as JSON text; values keep their JSON type."""
@@ -698,14 +697,11 @@ class _Outcome:
     again may help; `reason` is for people only: no code decides anything by its text.
     """
 
-    __slots__ = ("reason", "retry_after", "retryable", "status")
+    __slots__ = ("accepted", "reason", "retry_after", "retryable", "status")
 
     def __init__(self, status: int, retryable: bool, reason: str, retry_after: Optional[float] = None) -> None:
         self.status, self.retryable, self.reason, self.retry_after = status, retryable, reason, retry_after
-
-    @property
-    def accepted(self) -> bool:
-        return 200 <= self.status < 300
+        self.accepted = 200 <= status < 300
 
     def __repr__(self) -> str:
         return "_Outcome(%d, %r)" % (self.status, self.reason)
@@ -715,7 +711,13 @@ def _answered(status: int, retry_after: Optional[str]) -> _Outcome:
     """The outcome of an answer's status line (and its Retry-After, read only when a retry needs it)."""
     if status in _RETRY_STATUSES:
         return _Outcome(status, True, "HTTP %d" % status, _retry_after(retry_after))
-    return _Outcome(status, False, "HTTP %d" % status)
+    outcome = _FINAL.get(status)
+    if outcome is None:  # an outcome is never changed: one a status will do
+        outcome = _FINAL[status] = _Outcome(status, False, "HTTP %d" % status)
+    return outcome
+
+
+_FINAL: Dict[int, _Outcome] = {}  # the outcomes of answers that are not retried, by status
 
 
 def _failed(exc: BaseException) -> _Outcome:
@@ -1083,19 +1085,25 @@ class _Pool:
     def _reset(self) -> None:
         import threading
 
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken as is (in C) when nobody waits: per request
+        self._cond = threading.Condition(self._lock)
+        self._waiting = 0  # threads waiting for a place
         self._idle: Dict[_Origin, List[Any]] = {}
         self._busy: Dict[_Origin, int] = {}
 
     def acquire(self, origin: _Origin, deadline: float) -> Any:
         """A kept connection to reuse, or None with a place held for a new one; release() gives it back."""
-        with self._cond:
+        with self._lock:
             while True:
                 idle = self._idle.get(origin)
                 busy = self._busy.get(origin, 0)
                 if idle or busy < self.limit:
                     break
-                self._cond.wait(_left(deadline))
+                self._waiting += 1
+                try:
+                    self._cond.wait(_left(deadline))
+                finally:
+                    self._waiting -= 1
             self._busy[origin] = busy + 1
             conn = idle.pop() if idle else None
         if conn is not None and _dropped(conn):  # the server closed it while it was idle
@@ -1105,18 +1113,19 @@ class _Pool:
 
     def release(self, origin: _Origin, conn: Any) -> None:
         """Give back a place; `conn`, when it can carry another request, is kept for the next one."""
-        with self._cond:
+        with self._lock:
             self._busy[origin] = self._busy.get(origin, 1) - 1
             if conn is not None and not self.closed:
                 self._idle.setdefault(origin, []).append(conn)
                 conn = None
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
         if conn is not None:
             conn.close()
 
     def close(self) -> None:
         """Close the idle connections; those in use are closed when they come back."""
-        with self._cond:
+        with self._lock:
             self.closed = True
             idle, self._idle = self._idle, {}
         _close_all(idle)
@@ -1912,10 +1921,7 @@ class _Sender:
     def send(self, req: urllib.request.Request, deadline: float, transport: Optional[_Transport] = None) -> _Outcome:
         """One request, retried as the rule says until `deadline` (a dry run shows it instead)."""
         if self.dry_run:
-            global _DRY_RUN
-            _show(req)
-            _DRY_RUN = _DRY_RUN or _Outcome(200, False, "dry run: not sent")
-            return _DRY_RUN
+            return _dry_run(req)
         return _deliver((transport or self.transport).attempt, req, deadline, self.retries, self.backoff,
                         self._sleep, self._jitter, self.counts)
 
@@ -1943,13 +1949,21 @@ class _Sender:
         return [(0, len(events), outcome)]
 
 
+def _dry_run(req: urllib.request.Request) -> _Outcome:
+    """What a dry run does instead of sending: show the request; its outcome says so."""
+    global _DRY_RUN
+    _show(req)
+    _DRY_RUN = _DRY_RUN or _Outcome(200, False, "dry run: not sent")
+    return _DRY_RUN
+
+
 def _show(req: urllib.request.Request) -> None:
     """A dry run's output: each request it would send, at INFO on the vwo_push logger (the key hidden).
 
     The record carries the request's text, redacted, as `vwo_push_request`: the command line
     prints it on stdout.
     """
-    logger = _log()
+    logger = _logger or _log()
     if logger.isEnabledFor(20):  # logging.INFO; nobody listening, nothing made
         body = "" if req.data is None else "\n" + bytes(req.data).decode("ascii")  # type: ignore[arg-type]
         text = _redact("%s %s%s" % (req.get_method(), req.full_url, body))
@@ -2105,7 +2119,10 @@ class _Account:
             _log().warning("%s not sent: %s", kind, _error_text(exc))
             return None
         n = 1 if self._fme else len(pairs)
-        _add(self._counts.events, n)
+        if n == 1:  # next() inline: per push
+            next(self._counts.events)
+        else:
+            _add(self._counts.events, n)
         if refusal:
             self._unsent(kind, n, refusal)
             return None
@@ -2338,46 +2355,44 @@ class Client(_Account):
                 return self._unsent(kind, n, _error_text(exc))
             return self._batcher.put(events)
         deadline = time.monotonic() + self._timeout
-        sent = _Sent(kind, self._counts, n)
+        outcomes: List[Tuple[List[str], int, _Outcome]] = []
         try:
             for keys, count, req in self._requests(who, pairs):
-                sent.add(keys, count, self._sender.send(req, deadline))
-        except Exception as exc:  # noqa: BLE001 - the edge again: an unexpected error is a False, not a crash
-            return sent.broke(exc)
-        return sent.over()
-
-
-class _Sent:
-    """The requests of one push, as their outcomes come: counted, and one WARNING for those not accepted."""
-
-    __slots__ = ("counts", "failed", "kind", "n", "requests", "settled")
-
-    def __init__(self, kind: str, counts: _Stats, n: int) -> None:
-        self.kind, self.counts, self.n = kind, counts, n
-        self.settled = self.requests = 0
-        self.failed: List[Tuple[List[str], str]] = []
-
-    def add(self, keys: List[str], events: int, outcome: _Outcome) -> None:
-        _add(self.counts.accepted if outcome.accepted else self.counts.not_accepted, events)
-        self.settled += events
-        self.requests += 1
-        if not outcome.accepted:
-            self.failed.append((keys, outcome.reason))
-
-    def broke(self, exc: BaseException) -> bool:
-        """What was not settled counts as not accepted (a crash, or a cancellation)."""
-        _add(self.counts.not_accepted, self.n - self.settled)
-        if isinstance(exc, Exception):
-            _log().warning("%s failed: %s", self.kind, _error_text(exc))
-        return False
-
-    def over(self) -> bool:
-        if self.failed:
-            keys = [key for some, _ in self.failed for key in some]
-            _log().warning("%s not accepted (%d of %d request(s)); keys %s: %s", self.kind, len(self.failed),
-                           self.requests, ", ".join(map(repr, keys)), self.failed[0][1])
+                outcomes.append((keys, count, self._sender.send(req, deadline)))
+        except BaseException as exc:  # the edge again: an unexpected error is a False, not a crash
+            _settle(kind, self._counts, n, outcomes, exc)
+            if not isinstance(exc, Exception):  # Ctrl-C goes on, after the accounts
+                raise
             return False
-        return True
+        return _settle(kind, self._counts, n, outcomes)
+
+
+def _settle(kind: str, counts: _Stats, n: int, outcomes: List[Tuple[List[str], int, _Outcome]],
+            broke: Optional[BaseException] = None) -> bool:
+    """A push's accounts once its requests are over, or broke off: its n events counted accepted or
+    not (those with no outcome not), and one WARNING for what was not accepted."""
+    settled, failed = 0, []
+    for keys, events, outcome in outcomes:
+        settled += events
+        if outcome.accepted:
+            if events == 1:  # next() inline: per push
+                next(counts.accepted)
+            else:
+                _add(counts.accepted, events)
+        else:
+            _add(counts.not_accepted, events)
+            failed.append((keys, outcome.reason))
+    if broke is not None:  # a crash, or a cancellation
+        _add(counts.not_accepted, n - settled)
+        if isinstance(broke, Exception):
+            _log().warning("%s failed: %s", kind, _error_text(broke))
+        return False
+    if failed:
+        keys = [key for some, _ in failed for key in some]
+        _log().warning("%s not accepted (%d of %d request(s)); keys %s: %s", kind, len(failed), len(outcomes),
+                       ", ".join(map(repr, keys)), failed[0][1])
+        return False
+    return True
 
 
 class AsyncClient(_Account):
@@ -2472,22 +2487,21 @@ class AsyncClient(_Account):
             return False
         who, pairs, n = call
         deadline = time.monotonic() + self._timeout
-        sent = _Sent(kind, self._counts, n)
+        outcomes: List[Tuple[List[str], int, _Outcome]] = []
         try:
             for keys, count, req in self._requests(who, pairs):
-                sent.add(keys, count, await self._send(req, deadline))
+                outcomes.append((keys, count, await self._send(req, deadline)))
         except BaseException as exc:  # the edge; a cancellation goes on, after its accounts
-            sent.broke(exc)
+            _settle(kind, self._counts, n, outcomes, exc)
             if not isinstance(exc, Exception):
                 raise
             return False
-        return sent.over()
+        return _settle(kind, self._counts, n, outcomes)
 
     async def _send(self, req: urllib.request.Request, deadline: float) -> _Outcome:
         """One request, retried as the rule says until `deadline` (a dry run shows it instead)."""
         if self._dry_run:
-            _show(req)
-            return _Outcome(200, False, "dry run: not sent")
+            return _dry_run(req)
         attempt, counts, tries = self._transport.attempt, self._counts, 0
         while True:
             if tries:
@@ -3045,6 +3059,8 @@ class _Spool(_Batcher):
                    "tries INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, tried REAL NOT NULL DEFAULT 0)")
         db.execute("CREATE TABLE IF NOT EXISTS vwo_push_claims (target TEXT NOT NULL, lo INTEGER NOT NULL, "
                    "hi INTEGER NOT NULL, claim TEXT NOT NULL, claimed REAL NOT NULL, done INTEGER NOT NULL)")
+        # "Is this row claimed?" is asked of every free row: the claims that end at or after it, found by index.
+        db.execute("CREATE INDEX IF NOT EXISTS vwo_push_claims_hi ON vwo_push_claims (target, hi)")
 
     def _writer(self) -> Any:
         """The pushing threads' connection, opened on first use (None, with a WARNING, when it cannot be).
@@ -3245,6 +3261,7 @@ class _Spool(_Batcher):
         try:
             if self._sdb is None:
                 self._sdb = self._connect()
+                self._sweep(self._sdb)  # what processes before this one had done (one killed before its sweep)
             db = self._sdb
             self._free_stale(db)
             with self._cond:
@@ -3647,11 +3664,13 @@ def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]]
         if concurrency == 1:
             settle()
 
-    fme = wire.fme
+    fme, visitor_id, batch_event = wire.fme, wire.visitor_id, wire.batch_event
     batch = _Batch()
+    events, valid = batch.events, batch.rows
     user: object = None  # exports list a user's rows together: the visitor id is made once for them
     u = ""
     stamp = now()
+    sid = int(stamp)
     iterator = iter(rows)
     try:
         while True:
@@ -3665,30 +3684,32 @@ def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]]
                     settle()
                 raise
             try:
-                user_id, key, value = row if isinstance(row, tuple) and len(row) == 3 else _row_fields(row)
+                user_id, key, value = row if isinstance(row, (tuple, list)) and len(row) == 3 else _row_fields(row)
                 if type(key) is not str or not 0 < len(key) <= _MAX_TEXT or not key.isascii() or key == _ENV_PROP:
                     _check_key(key, "key")
                 if type(value) is not str or not 0 < len(value) <= _MAX_TEXT or not value.isascii():
                     _check(value, "value", value_problem(value))  # the fast test above is _plain, inlined: per row
                 if type(user_id) is not str or user_id != user:
-                    u = wire.visitor_id(_checked_user(user_id))
+                    u = visitor_id(_checked_user(user_id))
                     user = user_id
             except Exception as exc:  # noqa: BLE001 - a row is whatever the caller's iterable gives
                 next(counts.invalid)
-                batch.invalid.append((len(batch.events), row, "invalid row: %s" % _error_text(exc)))
+                batch.invalid.append((len(events), row, "invalid row: %s" % _error_text(exc)))
                 if len(batch.invalid) >= _MAX_BATCH:  # memory stays flat, whatever the rows hold
                     dispatch(batch)
                     batch, stamp = _Batch(), now()
+                    events, valid, sid = batch.events, batch.rows, int(stamp)
                 continue
             if fme:
                 context: Any = (user_id, None, None, 0)
-                batch.events.append(wire.fme_body(u, [(key, value)], context, int(stamp * 1000)))  # type: ignore[list-item]
+                events.append(wire.fme_body(u, [(key, value)], context, int(stamp * 1000)))  # type: ignore[list-item]
             else:
-                batch.events.append(wire.batch_event(u, key, value, int(stamp)))  # type: ignore[arg-type]
-            batch.rows.append(row)
-            if len(batch.events) == batch_size:
+                events.append(batch_event(u, key, value, sid))  # type: ignore[arg-type]
+            valid.append(row)
+            if len(events) == batch_size:
                 dispatch(batch)
                 batch, stamp = _Batch(), now()
+                events, valid, sid = batch.events, batch.rows, int(stamp)
         if batch.events or batch.invalid:
             dispatch(batch)
         batch = _Batch()
@@ -3983,35 +4004,24 @@ class _BrokeOff(Exception):
         self.number, self.raw = number, raw
 
 
-class _OneLine:
-    """Hands csv.reader one line: a quoted field that runs past its line is then an error, not a swallow."""
+class _Line(list):  # type: ignore[type-arg]
+    """A row of the input as push_many takes it, [user_id, key, value], that knows its line.
 
-    line: Optional[str] = None
+    A list, not a tuple: a list's subclass can have slots, so a row costs no dict (per row).
+    """
 
-    def __iter__(self) -> _OneLine:
-        return self
-
-    def __next__(self) -> str:
-        line, self.line = self.line, None
-        if line is None:
-            raise StopIteration
-        return line
-
-
-class _Line(tuple):  # type: ignore[type-arg]
-    """A row of the input as push_many takes it, (user_id, key, value), that knows its line."""
-
+    __slots__ = ("number", "raw")
     number: int
     raw: bytes
 
 
-class _Broken(tuple):  # type: ignore[type-arg]
+class _Broken(list):  # type: ignore[type-arg]
     """A line that is no row (malformed CSV, not JSON...): push_many finds it invalid, in its place."""
 
+    __slots__ = ("number", "problem", "raw")
     number: int
-    raw: bytes
     problem: str
-
+    raw: bytes
 
 
 class _Input:
@@ -4053,8 +4063,10 @@ class _Input:
         else:
             import csv
 
-            self._feeder = _OneLine()
-            self._csv = csv.reader(self._feeder, strict=True)
+            # csv.reader is handed one line at a time: a quoted field that runs past its line then
+            # finds no next line (IndexError) and costs that line only, instead of swallowing the next.
+            self._feed: Deque[str] = collections.deque()
+            self._csv = csv.reader(iter(self._feed.popleft, None), strict=True)
             self._columns, self._width = self._read_header(text.rstrip("\r\n"), name)
 
     def _object_line_ahead(self) -> bool:
@@ -4095,18 +4107,20 @@ class _Input:
         raise _Usage("the CSV header of %s must name user_id, key and value (in any order); it has no %s"
                      % (name, ", ".join(missing)))
 
-    def _next_line(self) -> bytes:
-        if self._ahead:
-            return self._ahead.popleft()
-        try:
-            return self.stream.readline()  # type: ignore[no-any-return]
-        except OSError as exc:
-            raise _BrokeOff(self.number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
+    def _read_ahead(self) -> Iterator[bytes]:
+        while self._ahead:
+            yield self._ahead.popleft()
 
     def records(self) -> Iterator[Union[_Line, _Broken]]:
         """Each line that is not blank, as a row (_Line) or as what is wrong with it (_Broken)."""
+        import itertools
+
+        lines = itertools.chain(self._read_ahead(), self.stream)  # the stream's own iterator: per line
         while True:
-            raw = self._next_line()
+            try:
+                raw = next(lines, b"")
+            except OSError as exc:
+                raise _BrokeOff(self.number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
             if not raw:
                 return
             self.number += 1
@@ -4119,11 +4133,10 @@ class _Input:
                 raise _BrokeOff(self.number, raw, "bytes that are not UTF-8") from None
             if text.endswith("\n"):
                 text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            fields, problem = self._json_row(text) if self.jsonl else self._csv_row(text)
-            record: Any = _Line(fields) if fields is not None else _Broken()
+            record: Any = self._json_row(text) if self.jsonl else self._csv_row(text)
+            if type(record) is str:
+                record, record.problem = _Broken(), record
             record.number, record.raw = self.number, raw
-            if fields is None:
-                record.problem = problem
             yield record
 
     def rest(self) -> Iterator[bytes]:
@@ -4137,38 +4150,39 @@ class _Input:
                 return
             yield block
 
-    def _csv_row(self, text: str) -> Tuple[Optional[Tuple[Any, Any, Any]], str]:
+    def _csv_row(self, text: str) -> Union[_Line, str]:
+        """The line's row, or what is wrong with it."""
         import csv
 
         if "\x00" in text:
-            return None, "malformed CSV: the line holds a NUL byte"
-        self._feeder.line = text
+            return "malformed CSV: the line holds a NUL byte"
+        self._feed.append(text)
         try:
             fields = next(self._csv)
-        except csv.Error as exc:  # a quote that runs past the line lands here, costing this line only
-            self._feeder.line = None
-            return None, "malformed CSV: %s" % exc
-        except StopIteration:
-            fields = []
+        except csv.Error as exc:
+            return "malformed CSV: %s" % exc
+        except IndexError:  # a quote that runs past the line: csv.reader asked for the next one
+            return "malformed CSV: unexpected end of data"
         if len(fields) != self._width:
-            return None, "expected %d columns, got %d" % (self._width, len(fields))
+            return "expected %d columns, got %d" % (self._width, len(fields))
         user, key, value = self._columns
-        return (fields[user], fields[key], fields[value]), ""
+        return _Line((fields[user], fields[key], fields[value]))
 
     @staticmethod
-    def _json_row(text: str) -> Tuple[Optional[Tuple[Any, Any, Any]], str]:
+    def _json_row(text: str) -> Union[_Line, str]:
+        """The line's row, or what is wrong with it."""
         import json
 
         try:
             record = json.loads(text)
         except ValueError as exc:
-            return None, "not JSON: %s" % exc
+            return "not JSON: %s" % exc
         if not isinstance(record, dict) or not {"user_id", "key", "value"} <= record.keys():
-            return None, 'expected {"user_id": ..., "key": ..., "value": ...}'
+            return 'expected {"user_id": ..., "key": ..., "value": ...}'
         user_id = record["user_id"]
         if isinstance(user_id, int) and not isinstance(user_id, bool):
             user_id = str(user_id)  # a JSON integer id means its decimal text
-        return (user_id, record["key"], record["value"]), ""
+        return _Line((user_id, record["key"], record["value"]))
 
 
 def _csv_header(text: str) -> Optional[List[str]]:
@@ -4279,10 +4293,12 @@ class _Report:
 
     def rows(self) -> Iterator[_Row]:
         """The input's rows for push_many; between two rows the report catches up, and a held signal comes."""
+        queued, signals = self._queued, self.signals
         for line in self.source.records():
-            if self._queued:
+            if queued:
                 self.catch_up()
-            self.signals.check()
+            if signals.pending:
+                signals.check()
             self.read += 1
             self.last = line.number
             self.in_hand = line
