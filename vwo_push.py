@@ -3271,7 +3271,7 @@ class _Spool(_Batcher):
                 with self._cond:
                     self._answered = max(self._answered, asked)
                     self._cond.notify_all()
-            if self._done_rows and not self._queue_of(db):  # idle: the done rows go now
+            if self._done_rows and not self._new_rows(db):  # idle: the done rows go now
                 self._sweep(db)
             return self._due_in(db)
         except Exception as exc:  # noqa: BLE001 - a file locked past the time bound, full, gone: tried again
@@ -3405,10 +3405,12 @@ class _Spool(_Batcher):
         with _sqlite_lock:  # once a thousand rows or so: the fsync it waits for is seldom in a push's way
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _queue_of(self, db: Any) -> bool:
+    def _new_rows(self, db: Any) -> bool:
+        """Whether free rows wait past the last claim (those behind it, let go for a retry, do not keep a
+        sweep waiting; a scan from the first row would look at every row done and not yet swept)."""
         with _sqlite_lock:
-            return db.execute("SELECT 1 FROM vwo_push_events e WHERE e.target = ? AND %s LIMIT 1" % self._FREE,
-                              (self._target,)).fetchone() is not None
+            return db.execute("SELECT 1 FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND %s LIMIT 1"
+                              % self._FREE, (self._target, self._floor)).fetchone() is not None
 
     def _due_in(self, db: Any) -> Optional[float]:
         """Seconds until the next free row is due (the oldest's interval, or a backoff let go here ends): None
