@@ -150,7 +150,10 @@ def _error_text(exc: BaseException) -> str:
     except Exception:  # noqa: BLE001 - a hostile __str__ must not escape
         text = "(its message cannot be shown)"
     if not isinstance(exc, (ValueError, TypeError)) or not text:
-        text = "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+        # socket.timeout is TimeoutError from Python 3.10 on; before, it is named "timeout": one name on all
+        sockets = sys.modules.get("socket")  # (not imported: no socket.timeout to name)
+        name = "TimeoutError" if sockets is not None and isinstance(exc, sockets.timeout) else type(exc).__name__
+        text = "%s: %s" % (name, text) if text else name
     return _redact(text)
 
 
