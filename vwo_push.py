@@ -305,12 +305,6 @@ class _Wire:
             headers["VWO-X-Forwarded-For"] = _header_value(ip.strip())
         return url, self.fme_body(u, pairs, context, ms).encode("ascii"), headers
 
-    def events(self, u: str, who: Any, pairs: List[Tuple[str, Any]], now: float) -> List[str]:
-        """The batch events of one call: one a pair (FME: one a call, as the FME SDK queues them)."""
-        if self.fme:
-            return [self.fme_body(u, pairs, who, int(now * 1000))]
-        return [self.batch_event(u, key, value, int(now)) for key, value in pairs]
-
     def batch(self, events: List[str]) -> Tuple[str, bytes, Dict[str, Any]]:
         """Sections 3 and 4: one POST carrying many events (at most 5000)."""
         body = ('{"ev": [' + ", ".join(events) + "]}").encode("ascii")
@@ -2109,8 +2103,11 @@ class _Account:
 
     def _events(self, who: Any, pairs: List[Tuple[str, Any]]) -> List[str]:
         """The batch events of one call: one a pair (FME: one a call, as the FME SDK queues them)."""
-        wire = self._wire
-        return wire.events(wire.visitor_id(who[0] if self._fme else who), who, pairs, self._now())
+        wire, now = self._wire, self._now()
+        if self._fme:
+            return [wire.fme_body(wire.visitor_id(who[0]), pairs, who, int(now * 1000))]
+        u, sid = wire.visitor_id(who), int(now)
+        return [wire.batch_event(u, key, value, sid) for key, value in pairs]
 
     def _take(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any],
               refusal: str) -> Optional[Tuple[Any, List[Tuple[str, Any]], int]]:
@@ -2717,7 +2714,8 @@ class _Batcher:
         import collections
         import threading
 
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # put() takes it as is (in C): per push
+        self._cond = threading.Condition(self._lock)
         self._queue: Deque[Tuple[int, float, str]] = collections.deque()  # (number, time queued, event JSON)
         self._next = 0  # the number of the next event queued
         self._done = 0  # the first event whose batch is not over (all below are)
@@ -2742,7 +2740,7 @@ class _Batcher:
         """Queue a call's events, all or none: False when refused (a WARNING says why)."""
         if self._thread is None:
             self._start()
-        with self._cond:
+        with self._lock:
             refusing = self._refusing
             full = not refusing and len(self._queue) + len(events) > self._max
             if not refusing and not full:
