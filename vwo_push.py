@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the 
     import urllib.request
     from typing import (
         Any,
+        AsyncIterator,
         Callable,
         Deque,
         Dict,
@@ -1444,6 +1445,7 @@ class _AsyncPool:
         self.busy: Dict[_Origin, int] = {}
         self.waiting: Deque[Any] = collections.deque()  # futures of requests waiting for a connection
         self.closed = False
+        self.keeper: Any = None  # _until_the_loop_ends(self), started
 
     def take(self, origin: _Origin) -> Tuple[bool, Optional[_AsyncConnection]]:
         """(True, a kept connection or None with a place held for a new one), or (False, None): all 8 busy."""
@@ -1499,6 +1501,17 @@ class _AsyncPool:
                 conn.abort()
 
 
+async def _until_the_loop_ends(pool: _AsyncPool) -> AsyncIterator[None]:
+    """Closes `pool` when its event loop finalizes this generator: at asyncio.run's end (shutdown_asyncgens,
+    the one hook a loop runs before it closes) or soon after the client is dropped.  A transport left open
+    in a closed loop is a ResourceWarning, and a socket held until the garbage collector finds it."""
+    try:
+        yield
+    finally:
+        pool.close()
+        await _async_kit[0].sleep(0)  # the aborted transports' connection_lost callbacks run now
+
+
 class _AsyncTransport:
     """One attempt at a request over asyncio: an _Outcome, never an exception but CancelledError."""
 
@@ -1518,12 +1531,11 @@ class _AsyncTransport:
         _forked_away.append(self.pools)
         self.pools = weakref.WeakKeyDictionary()
 
-    def pool(self) -> _AsyncPool:
-        loop = self.asyncio.get_running_loop()
-        pool = self.pools.get(loop)
-        if pool is None:
-            pool = self.pools[loop] = _AsyncPool(loop)
-        return pool  # type: ignore[no-any-return]
+    async def _new_pool(self, loop: Any) -> _AsyncPool:
+        pool = self.pools[loop] = _AsyncPool(loop)
+        pool.keeper = _until_the_loop_ends(pool)
+        await pool.keeper.__anext__()  # started here, in the loop: the loop now knows it, and will finalize it
+        return pool
 
     async def attempt(self, req: urllib.request.Request, deadline: float) -> _Outcome:
         loop = self.asyncio.get_running_loop()
@@ -1548,7 +1560,7 @@ class _AsyncTransport:
         """Send `req` on a kept or a new connection and read its answer: (status, Retry-After)."""
         proxy = self._proxy(req)
         origin = (req.type, req.host, proxy[0] if proxy else None)
-        pool = self.pool()
+        pool = self.pools.get(loop) or await self._new_pool(loop)
         took, conn = pool.take(origin)
         if not took:
             conn = await pool.acquire(origin)
@@ -2478,8 +2490,7 @@ class AsyncClient(_Account):
         self._closed = True
         pool = self._transport.pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
-            pool.close()
-            await asyncio.sleep(0)  # the aborted transports' connection_lost callbacks run now
+            await pool.keeper.aclose()
 
     async def _submit(self, kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> bool:
         call = self._take(kind, args, kwargs, "the client is closed" if self._closed else "")
