@@ -97,8 +97,9 @@ Received = collections.namedtuple("Received", "method path query headers body po
 class Reply:
     """What the server does with one request: an answer, or a way to misbehave."""
 
-    def __init__(self, status=200, headers=None, body=b'{"ok": true}', action=None):
+    def __init__(self, status=200, headers=None, body=b'{"ok": true}', action=None, close=False):
         self.status, self.headers, self.body, self.action = status, headers or {}, body, action
+        self.close = close  # for action="raw": the server closes after writing the body
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -160,6 +161,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(bytes([byte]))
             self.wfile.flush()
         self.close_connection = True
+
+    def _raw(self, reply):  # the answer's bytes as given, head and body
+        self.wfile.write(reply.body)
+        self.wfile.flush()
+        self.close_connection = reply.close
 
     def _close(self, reply):  # read the request, close without a word
         self.close_connection = True
@@ -2004,7 +2010,8 @@ class TestBatchSender:
         assert sorted(v["k"] for v in values_received(server, 2)) == ["first", "second"]
         assert server.nothing_more()
 
-    def test_flush_and_close_from_inside_flush_callback_do_not_wait_on_themselves(self, server):
+    @pytest.mark.parametrize("spool", [False, True], ids=["memory", "spool"])
+    def test_flush_and_close_from_inside_flush_callback_do_not_wait_on_themselves(self, server, spool, tmp_path):
         calls, done = [], threading.Event()
 
         def callback(error, events):
@@ -2019,7 +2026,7 @@ class TestBatchSender:
             if value in ("first", "last"):
                 done.set()
 
-        client = batch_client(server, flush_callback=callback)
+        client = batch_client(server, flush_callback=callback, **({"spool": str(tmp_path / "s.db")} if spool else {}))
         for value in ("first", "last"):
             done.clear()
             assert client.push("k", value, "u") is True and client.flush(timeout=10) is True
@@ -2430,6 +2437,28 @@ class TestSpool:
         assert arrived_values(server, got) == collections.Counter("v%d" % i for i in range(25))
         assert "sqlite3" in sys.modules  # imported for the spool (and only then: see TestVendoring)
 
+    def test_max_queue_size_bounds_the_spool_and_a_map_goes_in_whole_or_not_at_all(self, server, tmp_path, caplog):
+        path = tmp_path / "spool.db"
+        server.decide = lambda got: Reply(action="hold")
+        with spool_client(server, path, max_queue_size=5) as client:
+            assert client.push({"a": "1", "b": "2"}, "u") is True
+            assert client.push({"c": "3", "d": "4"}, "u") is True and spooled(path) == 4
+            assert client.push({"e": "5", "f": "6"}, "u") is False and spooled(path) == 4  # not one pair of it
+            assert client.push("g", "7", "u") is True  # one event fits: the spell of refusals ends
+            assert client.push("h", "8", "u") is False and client.push("i", "9", "u") is False
+            assert warnings_of(caplog) == [  # a WARNING as a spell starts, and as it ends; not one a push
+                "batch spool full (5 events): push refused, and refused until there is room",
+                "batch spool has room again; 2 event(s) were refused while it was full",
+                "batch spool full (5 events): push refused, and refused until there is room"]
+            stats = client.stats()
+            assert (stats["events"], stats["refused_queue_full"], stats["not_accepted"]) == (9, 4, 4)
+            server.release.set()
+            assert client.flush() is True and spooled(path) == 0
+            assert client.push("j", "10", "u") is True
+            assert warnings_of(caplog)[-1] == "batch spool has room again; 2 event(s) were refused while it was full"
+            assert client.flush() is True
+        assert sorted(k for v in values_received(server) for k in v) == list("abcdgj")
+
     def test_a_lone_event_goes_within_the_interval_every_time(self, server, tmp_path):
         with spool_client(server, tmp_path / "spool.db") as client:
             client._batcher._interval = 0.3
@@ -2675,6 +2704,47 @@ class TestAsyncClient:
         client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=3))
         assert run(client.push("a", "b", "c")) is False and client.waits == [] and len(server.all_received()) == 1
 
+    @pytest.mark.parametrize("answer, close, accepted, kept", [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n",
+         False, True, True),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", False, True, True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end", True, True, False),
+        (b"HTTP/1.0 200 OK\r\n\r\nto the end", True, True, False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\nmore than is worth reading", False, True, False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\ncut short", True, True, False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", False, True, False),
+        (b"SMTP ready\r\n\r\n", True, False, False),
+        (b"HTTP/1.1 200 OK\r\nX-Long: " + b"x" * 70000 + b"\r\n\r\n", True, False, False),
+        (b"", True, False, False),
+        ("stall_body", None, True, False),
+    ], ids=["chunked", "204", "close", "http1.0", "huge", "short", "bad-chunk", "not-http", "long-head", "nothing",
+            "stall"])
+    @pytest.mark.parametrize("kind", ["async", "sync"])
+    def test_the_status_line_decides_and_the_body_only_whether_the_connection_is_kept(
+            self, server, answer, close, accepted, kept, kind):
+        if isinstance(answer, str):
+            server.decide = lambda got: Reply(action=answer)  # a 2xx whose body never comes: 0.25 s, then on
+        else:
+            server.decide = lambda got: Reply(action="raw", body=answer, close=close)
+        if kind == "sync":  # the same answers, the same outcomes as Client's
+            with vwo_push.Client(1, KEY, endpoint=server.url, timeout=T, retries=0) as client:
+                first = client.push("a", "b", "c")
+                server.decide = None
+                got = first, client.push("a", "b", "c")
+        else:
+            client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, timeout=T, retries=0)
+
+            async def twice():
+                first = await client.push("a", "b", "c")
+                server.decide = None  # a plain 200
+                second = await client.push("a", "b", "c")
+                await client.aclose()
+                return first, second
+
+            got = run(twice())
+        assert got == (accepted, True)
+        assert server.connections == (1 if kept else 2)
+
     @pytest.mark.parametrize("action", ["silent", "stall_headers", "dribble"])
     def test_timeout_bounds_the_call_whatever_the_server_does(self, server, action):
         server.decide = lambda got: Reply(action=action)
@@ -2721,6 +2791,26 @@ class TestAsyncClient:
 
         assert all(ok is False and elapsed < T + BOUND + SLACK for ok, elapsed in run(twice()))
         assert resolver.calls.count("hang.test") == 1  # one lookup for the name, shared by the pushes
+
+    @pytest.mark.parametrize("kind", ["async", "sync"])
+    def test_a_refused_address_then_the_next_and_a_name_without_addresses(self, tls_server, resolver, kind, caplog):
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            refused = closed.getsockname()  # nobody listens there once it is closed: a refusal at once
+        port = tls_server.server_address[1]
+        resolver.names["collector.test"] = [refused, ("127.0.0.1", port)]  # the name the certificate holds
+        resolver.names["empty.test"] = []
+        results = []
+        for name in ("collector.test", "empty.test"):
+            options = dict(endpoint="https://%s:%d" % (name, port), timeout=5.0, retries=0, ssl_context=trusting())
+            if kind == "sync":
+                with vwo_push.Client(1, KEY, **options) as client:
+                    results.append(timed(lambda: client.push("a", "b", "c")))
+            else:
+                results.append(run(atimed(vwo_push.AsyncClient(1, KEY, **options).push("a", "b", "c"))))
+        assert [ok for ok, _ in results] == [True, False] and all(elapsed < 1.0 for _, elapsed in results)
+        assert len(tls_server.all_received()) == 1
+        assert any("no address" in m for m in warnings_of(caplog)), warnings_of(caplog)
 
     def test_tls_proxies_credentials_and_no_proxy(self, tls_server, proxy, forward_proxy, monkeypatch, caplog):
         client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=tls_server.url, retries=3))

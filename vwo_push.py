@@ -1241,14 +1241,15 @@ def _roundtrip(conn: Any, req: urllib.request.Request, deadline: float,
     # The status line decides.  The body is read for keep-alive only, for at most
     # 0.25 s: a body that stalls costs the connection, not the push or its time.
     conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
-    try:  # noqa: SIM105 - contextlib.suppress would import contextlib, a cold start's worth
+    try:
         # read() when the length is known: read(amt) allocates amt bytes on Python 3.8
         response.read() if response.length is not None and response.length <= _MAX_BODY else \
             response.read(_MAX_BODY)
-    except Exception:  # noqa: BLE001 - a body cut short or stalled: only the connection is lost
-        pass
-    if response.isclosed() and conn.sock is not None:
-        return response, conn
+    except Exception:  # noqa: BLE001 - a body cut short, stalled or malformed: only the connection is lost
+        pass  # (http.client marks the response closed when a chunk is malformed: the socket is not kept)
+    else:
+        if response.isclosed() and conn.sock is not None:
+            return response, conn
     response.close()
     conn.close()
     return response, None
@@ -1368,14 +1369,14 @@ def _asyncio_kit() -> Any:
             async def until(self, separator: bytes, limit: int) -> bytes:
                 while True:
                     end = self.buffer.find(separator)
+                    if end > limit or (end < 0 and len(self.buffer) > limit):  # as http.client refuses a line
+                        import http.client
+
+                        raise http.client.LineTooLong("an answer's line or head")
                     if end >= 0:
                         data = bytes(self.buffer[:end + len(separator)])
                         del self.buffer[:end + len(separator)]
                         return data
-                    if len(self.buffer) > limit:
-                        import http.client
-
-                        raise http.client.LineTooLong("an answer's line or head")
                     await self.more()
 
             async def exactly(self, size: int) -> bytes:
@@ -3280,6 +3281,8 @@ class _Spool(_Batcher):
                 asked, forced = self._asked, self._asked > self._answered or self._ending
             self._pass(db, self._stop_by if forced else None, time.time(), due_only=not forced)
             if forced:
+                if self._done_rows:  # a flushed spool has room for the next push at once
+                    self._sweep(db)
                 with self._cond:
                     self._answered = max(self._answered, asked)
                     self._cond.notify_all()
@@ -3400,7 +3403,7 @@ class _Spool(_Batcher):
         with self._cond:
             self._in_flight = 0
             self._cond.notify_all()
-        if self._done_rows >= self._SWEEP:
+        if self._done_rows >= min(self._SWEEP, self._max // 10 + 1):  # done rows count towards the bound
             self._sweep(db)
         if self._callback is not None:
             self._report(events, outcomes)
