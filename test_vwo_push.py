@@ -2812,6 +2812,16 @@ class TestAsyncClient:
         assert len(tls_server.all_received()) == 1
         assert any("no address" in m for m in warnings_of(caplog)), warnings_of(caplog)
 
+    @pytest.mark.parametrize("setting", ["http://user:%s@127.0.0.1:notaport", "http://user:%s@",
+                                         "socks5://user:%s@127.0.0.1:1080"])
+    def test_a_malformed_proxy_setting_is_not_retried_and_its_password_never_shown(self, monkeypatch, caplog,
+                                                                                    setting):
+        monkeypatch.setenv("HTTP_PROXY", setting % PROXY_PASSWORD)
+        client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint="http://localhost:9", retries=3))
+        assert run(client.push("a", "b", "u")) is False and client.waits == []
+        assert any("bad proxy or URL setting" in m for m in warnings_of(caplog)), warnings_of(caplog)
+        assert not any(form in caplog.text for form in FORBIDDEN)
+
     def test_tls_proxies_credentials_and_no_proxy(self, tls_server, proxy, forward_proxy, monkeypatch, caplog):
         client = async_quick(vwo_push.AsyncClient(1, KEY, endpoint=tls_server.url, retries=3))
         assert run(client.push("a", "b", "c")) is False and client.waits == []  # a certificate not verified
