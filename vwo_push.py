@@ -4084,7 +4084,9 @@ class _Input:
             # finds no next line (IndexError) and costs that line only, instead of swallowing the next.
             self._feed: Deque[str] = collections.deque()
             self._csv = csv.reader(iter(self._feed.popleft, None), strict=True)
+            self._csv_error = csv.Error
             self._columns, self._width = self._read_header(text.rstrip("\r\n"), name)
+            self._as_is = self._columns == [0, 1, 2] and self._width == 3  # user_id,key,value: the fields are the row
 
     def _object_line_ahead(self) -> bool:
         """Whether one of the next thousand lines starts with "{"; they are kept to be read after."""
@@ -4133,27 +4135,29 @@ class _Input:
         import itertools
 
         lines = itertools.chain(self._read_ahead(), self.stream)  # the stream's own iterator: per line
+        parse = self._json_row if self.jsonl else self._csv_row
+        number = self.number
         while True:
             try:
                 raw = next(lines, b"")
             except OSError as exc:
-                raise _BrokeOff(self.number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
+                raise _BrokeOff(number + 1, b"", "read error: %s" % (exc.strerror or exc)) from None
             if not raw:
                 return
-            self.number += 1
+            self.number = number = number + 1
             self.consumed += len(raw)
             if not raw.strip():
                 continue  # a blank line is not a row
             try:
-                text = raw.decode("utf-8-sig" if self.number == 1 else "utf-8")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
-                raise _BrokeOff(self.number, raw, "bytes that are not UTF-8") from None
-            if text.endswith("\n"):
-                text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            record: Any = self._json_row(text) if self.jsonl else self._csv_row(text)
+                raise _BrokeOff(number, raw, "bytes that are not UTF-8") from None
+            if text[-1:] == "\n":
+                text = text[:-2] if text[-2:] == "\r\n" else text[:-1]
+            record: Any = parse(text)
             if type(record) is str:
                 record, record.problem = _Broken(), record
-            record.number, record.raw = self.number, raw
+            record.number, record.raw = number, raw
             yield record
 
     def rest(self) -> Iterator[bytes]:
@@ -4169,19 +4173,19 @@ class _Input:
 
     def _csv_row(self, text: str) -> Union[_Line, str]:
         """The line's row, or what is wrong with it."""
-        import csv
-
         if "\x00" in text:
             return "malformed CSV: the line holds a NUL byte"
         self._feed.append(text)
         try:
             fields = next(self._csv)
-        except csv.Error as exc:
+        except self._csv_error as exc:
             return "malformed CSV: %s" % exc
         except IndexError:  # a quote that runs past the line: csv.reader asked for the next one
             return "malformed CSV: unexpected end of data"
         if len(fields) != self._width:
             return "expected %d columns, got %d" % (self._width, len(fields))
+        if self._as_is:
+            return _Line(fields)
         user, key, value = self._columns
         return _Line((fields[user], fields[key], fields[value]))
 

@@ -74,7 +74,10 @@ def timed_import(python, code, cwd=ROOT):
 def worker(python, *args):
     env = dict(os.environ, VWO_PUSH_DIR=BEFORE) if args[0] == "before" else None
     _, out = run([python, os.path.join(BENCH, "worker.py")] + [str(a) for a in args], env=env)
-    return json.loads(out)
+    result = json.loads(out)
+    if result.get("failures"):  # a side whose calls fail measures nothing worth a number
+        raise SystemExit("bench: %s: %d call(s) failed: %s" % (args[0], result["failures"], " ".join(map(str, args))))
+    return result
 
 
 def sides(*names):

@@ -149,7 +149,7 @@ def e2e(side, url, mode, n, threads):
                 if response.status != 200:
                     failures.append(1)
     else:
-        c = client(side, url=url, event_arch=(mode == "event"), fme=(mode == "fme" and side == "ours"))
+        c = client(side, url=url, event_arch=(mode == "event"), fme=(mode == "fme" and side in ("ours", "before")))
         if mode == "fme":
             call = c.set_attribute
             def args(t, i):
