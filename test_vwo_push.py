@@ -2460,13 +2460,18 @@ class TestSpool:
         assert sorted(k for v in values_received(server) for k in v) == list("abcdgj")
 
     def test_a_lone_event_goes_within_the_interval_every_time(self, server, tmp_path):
-        with spool_client(server, tmp_path / "spool.db") as client:
+        path = tmp_path / "spool.db"
+        with spool_client(server, path) as client:
             client._batcher._interval = 0.3
-            for value in ("first", "second"):
+            for value in ("first", "second", "third"):
                 start = time.monotonic()
                 assert client.push("k", value, "u") is True
                 got, = server.wait_for(1)
                 assert 0.25 <= got.at - start < 0.3 + 1.5 and values_received_of([got]) == [{"k": value}]
+                # What was sent is deleted (here at a flush; when idle otherwise): the next row is the
+                # file's only one, and SQLite gives it the id of the row deleted, which is not past the
+                # sender's last claim (where it looks for rows due first).
+                assert client.flush() is True and spool_rows(path) == (0, 0)
 
     def test_a_client_that_opens_a_spool_sends_what_earlier_processes_left(self, server, tmp_path):
         path = tmp_path / "spool.db"

@@ -3433,10 +3433,15 @@ class _Spool(_Batcher):
         now = time.time()
         if self._retry_at is not None and self._retry_at <= now:
             self._retry_at = None
-        with _sqlite_lock:
-            row = db.execute("SELECT e.queued FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND "
-                             "e.next_try <= ? AND %s ORDER BY e.id LIMIT 1" % self._FREE,
-                             (self._target, self._floor, now)).fetchone()
+        # Past the last claim first (the new rows are there), then from the start: once the largest ids
+        # are deleted, SQLite gives them again, and a new row may stand below the last claim.
+        for floor in (self._floor, 0) if self._floor else (0,):
+            with _sqlite_lock:
+                row = db.execute("SELECT e.queued FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND "
+                                 "e.next_try <= ? AND %s ORDER BY e.id LIMIT 1" % self._FREE,
+                                 (self._target, floor, now)).fetchone()
+            if row is not None:
+                break
         due = [when for when in (None if row is None else row[0] + self._interval, self._retry_at) if when is not None]
         return max(0.0, min(due) - now) if due else None
 
