@@ -2473,6 +2473,31 @@ class TestSpool:
                 # sender's last claim (where it looks for rows due first).
                 assert client.flush() is True and spool_rows(path) == (0, 0)
 
+    def test_a_full_batch_goes_at_once_whatever_the_sender_saw_of_it(self, server, tmp_path):
+        with spool_client(server, tmp_path / "spool.db", events_per_request=3) as client:  # an interval of 600 s
+            assert client.push("k", "warm", "u") is True and client.flush() is True  # the sender is up
+            server.wait_for(1)
+            batcher, looked = client._batcher, threading.Event()
+            look = batcher._turn
+
+            def told():  # the sender's look at the file
+                wait = look()
+                if not looked.is_set() and wait is not None and wait > 500:  # it saw "a" alone, due in 600 s
+                    assert client.push("k", "b", "u") is True  # pushed between its look and its sleep
+                    looked.set()
+                return wait
+
+            batcher._turn = told
+            assert client.push("k", "a", "u") is True
+            for _ in range(100):  # a look after "a" (woken again, should it have been awake when "a" came)
+                if looked.wait(0.05):
+                    break
+                with batcher._cond:
+                    batcher._cond.notify()
+            assert looked.is_set()
+            assert client.push("k", "c", "u") is True  # a, b and c make a batch: they go now, not in 600 s
+            assert values_received(server, 1) == [{"k": "a"}, {"k": "b"}, {"k": "c"}]
+
     def test_a_client_that_opens_a_spool_sends_what_earlier_processes_left(self, server, tmp_path):
         path = tmp_path / "spool.db"
         left = run_python("import sys, os, vwo_push\n"

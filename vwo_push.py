@@ -3038,6 +3038,7 @@ class _Spool(_Batcher):
         self._sdb: Any = None  # the sender's
         self._room = 0  # inserts left before the bound is looked at again
         self._new = 0  # events this process queued since the sender last looked
+        self._left = 0  # free rows the sender's last look found and left (too few, not due): a batch's start
         self._asked = self._answered = 0  # forced passes over the file (flush, close, exit) asked and done
         self._done_rows = 0  # rows of done claims not yet deleted
         self._floor = 0  # the last id claimed here: the free rows are mostly past it
@@ -3067,9 +3068,12 @@ class _Spool(_Batcher):
         db.execute("PRAGMA page_size=1024")  # for a new file: each commit writes a page, and rows are small
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS vwo_push_events (id INTEGER PRIMARY KEY, target TEXT NOT NULL, "
-                   "queued REAL NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, "
-                   "tries INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, tried REAL NOT NULL DEFAULT 0)")
+        # AUTOINCREMENT: an id is never given twice (without it, SQLite gives the largest ids again once
+        # they are deleted), so that a sender's new rows are those past its last claim.
+        db.execute("CREATE TABLE IF NOT EXISTS vwo_push_events (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                   "target TEXT NOT NULL, queued REAL NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, "
+                   "event TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, "
+                   "tried REAL NOT NULL DEFAULT 0)")
         db.execute("CREATE TABLE IF NOT EXISTS vwo_push_claims (target TEXT NOT NULL, lo INTEGER NOT NULL, "
                    "hi INTEGER NOT NULL, claim TEXT NOT NULL, claimed REAL NOT NULL, done INTEGER NOT NULL)")
         # "Is this row claimed?" is asked of every free row: the claims that end at or after it, found by index.
@@ -3135,7 +3139,10 @@ class _Spool(_Batcher):
             _log().warning("batch spool has room again; %d event(s) were refused while it was full", self._overflow)
             self._overflow = 0
         new = self._new = self._new + n  # a hint for the sender's wake-up, read under its lock
-        if new == n or new >= self._per_request > new - n:
+        # The sender is woken by the first event since it looked, and by the one that may make a full
+        # batch with those it found and left (counted twice if it saw some of these: early, never late).
+        left = self._left
+        if new == n or new + left >= self._per_request > new + left - n:
             with self._cond:
                 self._cond.notify()
         return True
@@ -3245,10 +3252,10 @@ class _Spool(_Batcher):
         try:
             while True:
                 with self._cond:
-                    self._new = 0  # what is pushed from now on wakes the sender again
+                    self._new = self._left = 0  # what is pushed from now on wakes the sender again
                 wait = self._turn()
                 with self._cond:
-                    if self._asked > self._answered or self._new >= self._per_request:
+                    if self._asked > self._answered or self._new + self._left >= self._per_request:
                         continue
                     if self._ending:
                         return  # after a forced pass: what could not go stays in the file
@@ -3328,6 +3335,7 @@ class _Spool(_Batcher):
             if rows:
                 break
         if not rows or (due_only and len(rows) < self._per_request and rows[0][2] + self._interval > now):
+            self._left = len(rows)
             return []
         with _sqlite_lock:
             span = [row_id for (row_id,) in db.execute("SELECT id FROM vwo_push_events WHERE target = ? AND id >= ? "
@@ -3433,8 +3441,8 @@ class _Spool(_Batcher):
         now = time.time()
         if self._retry_at is not None and self._retry_at <= now:
             self._retry_at = None
-        # Past the last claim first (the new rows are there), then from the start: once the largest ids
-        # are deleted, SQLite gives them again, and a new row may stand below the last claim.
+        # Past the last claim first (the new rows are there), then from the start (another process's rows,
+        # or rows let go for a retry, may stand below it), as _claim looks.
         for floor in (self._floor, 0) if self._floor else (0,):
             with _sqlite_lock:
                 row = db.execute("SELECT e.queued FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND "
