@@ -2924,29 +2924,13 @@ class TestAsyncClient:
         assert len(server.wait_for(2)) == 2 and server.nothing_more()
 
     def test_the_loop_is_never_blocked(self, server):
+        # In a fresh interpreter without the harness's tracing (PYTHONTRACEMALLOC, -X dev's debug loop):
+        # they slow every callback of the loop, asyncio's own included, which is not what this measures.
         server.decide = lambda got: Reply(action="silent")
-
-        async def go():
-            client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, timeout=1.0, retries=0)  # as issue 18 asks
-            lags, stop = [], asyncio.Event()
-
-            async def ticker():  # a 1 ms ticker: how late does each tick come?
-                loop = asyncio.get_running_loop()
-                while not stop.is_set():
-                    start = loop.time()
-                    await asyncio.sleep(0.001)
-                    lags.append(loop.time() - start - 0.001)
-
-            tick = asyncio.ensure_future(ticker())
-            results = await asyncio.gather(*[client.push("k", str(i), "u%d" % i) for i in range(1000)])
-            stop.set()
-            await tick
-            await client.aclose()
-            return results, sorted(lags)
-
-        results, lags = asyncio.run(go(), debug=False)  # -X dev's debug loop costs ~1 ms a handle itself
-        assert results == [False] * 1000 and len(lags) > 100
-        assert lags[int(len(lags) * 0.99)] < 0.005
+        done = run_python(LOOP_LAG, server.url, env={"PYTHONTRACEMALLOC": ""})
+        assert done.returncode == 0, done.stderr
+        results, ticks, p99 = done.stdout.split()
+        assert results == "1000" and int(ticks) > 100 and float(p99) < 0.005, done.stdout
 
     def test_dry_run_fork_and_pickling(self, server, caplog):
         client = vwo_push.AsyncClient(1, SECRET, dry_run=True)
@@ -2998,6 +2982,33 @@ if pid == 0:
 status = os.waitpid(pid, 0)[1]
 assert asyncio.run(client.push("k", "parent-again", "u"))
 print(status)
+"""
+
+# 1000 pushes waiting on a silent server (timeout 1 s, as issue 18 asks), beside a 1 ms ticker on the
+# same loop: how late does each tick come?  Prints the pushes that returned False, the ticks, the p99 lag.
+LOOP_LAG = """
+import asyncio, sys, vwo_push
+
+async def main():
+    client = vwo_push.AsyncClient(1, "k", endpoint=sys.argv[1], timeout=1.0, retries=0)
+    lags, stop = [], asyncio.Event()
+
+    async def ticker():
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            start = loop.time()
+            await asyncio.sleep(0.001)
+            lags.append(loop.time() - start - 0.001)
+
+    tick = asyncio.ensure_future(ticker())
+    results = await asyncio.gather(*[client.push("k", str(i), "u%d" % i) for i in range(1000)])
+    stop.set()
+    await tick
+    await client.aclose()
+    lags.sort()
+    print(results.count(False), len(lags), lags[int(len(lags) * 0.99)])
+
+asyncio.run(main())
 """
 
 # Clients never closed, under -X dev -W error::ResourceWarning: one used in two asyncio.run calls
@@ -3443,7 +3454,9 @@ class TestPushMany:
 # ---------------------------------------------------------------------------
 
 def untimed(text):
-    """A --file summary without its time and rate ("in 0.4 s (51314 rows/s)"), which vary run to run."""
+    """--file output without what varies run to run: the summary's time and rate ("in 0.4 s (51314 rows/s)"),
+    and the progress line that a run of over 30 s (a slow machine, tracemalloc) shows when not on a terminal."""
+    text = re.sub(r"(?m)^vwo-push: \d+ rows read, \d+ accepted, \d+ not accepted, .* elapsed.*\n", "", text)
     return re.sub(r" in \d+\.\d s \(\d+ rows/s\)", "", text)
 
 
@@ -4018,7 +4031,7 @@ class TestFileCommandInterrupted:
         with subprocess.Popen([sys.executable, str(HERE / "vwo_push.py")] + self.base(server) +
                               ["--file", path, "--failed", str(failed), "--batch-size", "10", "--concurrency", "1"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-            server.wait_for(3)  # the third batch is in flight, and will get no answer
+            server.wait_for(3, timeout=60)  # the third batch is in flight, and will get no answer
             proc.send_signal(getattr(signal, name))
             out, err = proc.communicate(timeout=30)
         assert proc.returncode == status
@@ -4041,7 +4054,7 @@ class TestFileCommandInterrupted:
         with subprocess.Popen([sys.executable, str(HERE / "vwo_push.py")] + self.base(server) +
                               ["--file", path, "--failed", str(failed), "--batch-size", "10", "--concurrency", "4"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-            first = server.wait_for(6)  # two batches hang; the run cannot get past them
+            first = server.wait_for(6, timeout=60)  # two batches hang; the run cannot get past them
             proc.send_signal(getattr(signal, name))
             _, err = proc.communicate(timeout=30)
         for got in first:  # back in the queue, for received_rows
