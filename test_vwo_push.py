@@ -586,6 +586,10 @@ def clock_of(ms):
     return (ms + 0.5) / 1000
 
 
+# Proxy settings urllib cannot use, each with a password (%s) that no message may show.
+MALFORMED_PROXIES = ["http://user:%s@127.0.0.1:notaport", "http://user:%s@", "socks5://user:%s@127.0.0.1:1080"]
+
+
 class TestProtocol:
     wire = vwo_push._Wire("123456", SDK_WIRE["key"], "http://127.0.0.1:9")
 
@@ -1451,8 +1455,7 @@ class TestTLSAndProxies:
         (path, auth), = forward_proxy.seen
         assert path.startswith("http://localhost:9/") and auth.startswith("Basic ")
 
-    @pytest.mark.parametrize("setting", ["http://user:%s@127.0.0.1:notaport", "http://user:%s@",
-                                         "socks5://user:%s@127.0.0.1:1080"])
+    @pytest.mark.parametrize("setting", MALFORMED_PROXIES)
     def test_a_malformed_proxy_setting_is_not_retried_and_its_password_never_shown(self, monkeypatch, caplog,
                                                                                     setting):
         monkeypatch.setenv("HTTP_PROXY", setting % PROXY_PASSWORD)
@@ -2847,8 +2850,7 @@ class TestAsyncClient:
         assert len(tls_server.all_received()) == 1
         assert any("no address" in m for m in warnings_of(caplog)), warnings_of(caplog)
 
-    @pytest.mark.parametrize("setting", ["http://user:%s@127.0.0.1:notaport", "http://user:%s@",
-                                         "socks5://user:%s@127.0.0.1:1080"])
+    @pytest.mark.parametrize("setting", MALFORMED_PROXIES)
     def test_a_malformed_proxy_setting_is_not_retried_and_its_password_never_shown(self, monkeypatch, caplog,
                                                                                     setting):
         monkeypatch.setenv("HTTP_PROXY", setting % PROXY_PASSWORD)
