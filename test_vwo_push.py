@@ -4074,6 +4074,30 @@ class TestFileCommandInterrupted:
         assert all(line in kept or line.split(",")[2] in arrived for line in lines[1:last])
         assert not_accepted >= 20
 
+    def test_a_signal_that_does_not_interrupt_the_wait_for_a_batch_is_still_seen_at_once(self, server, tmp_path):
+        """The handler's flag set while the main thread is not in an interruptible call (a signal landing
+        just before it blocks): sent here to another thread, whose C handler sets the flag and wakes no one."""
+        lines = ["user_id,key,value"] + ["u%d,k,v%d" % (i, i) for i in range(100)]
+        path = write(tmp_path / "in.csv", "\n".join(lines) + "\n")
+        script = tmp_path / "elsewhere.py"
+        script.write_text("import signal, sys, threading, vwo_push\n"
+                          "def elsewhere():\n"
+                          "    sys.stdin.readline()\n"
+                          "    signal.pthread_kill(threading.get_ident(), signal.SIGINT)\n"
+                          "threading.Thread(target=elsewhere, daemon=True).start()\n"
+                          "sys.exit(vwo_push.main(sys.argv[1:]))\n")
+        server.decide = lambda got: Reply(action="silent") if b'\\"v25\\"' in got.body else Reply(200)
+        with subprocess.Popen([sys.executable, str(script)] + self.base(server)[:-1] + ["600", "--file", path,
+                              "--batch-size", "10", "--concurrency", "4", "--quiet"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=dict(os.environ, PYTHONPATH=str(HERE))) as proc:
+            server.wait_for(6, timeout=60)  # the run waits for the third batch, which gets no answer
+            proc.stdin.write(b"\n")
+            proc.stdin.flush()
+            _, err = proc.communicate(timeout=30)  # not the 600 s the batch may take
+        assert proc.returncode == 130, err
+        assert b"interrupted after line" in err and b"Traceback" not in err
+
     def test_a_signal_while_reading_loses_no_line(self, tmp_path, server):
         """Rows read, their batch not full, the run waiting for more input: they go to --failed."""
         failed = tmp_path / "failed.csv"

@@ -3671,8 +3671,10 @@ def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]]
     def settle() -> None:
         """Wait for the oldest batch and report it (it leaves the window only then: see the interruption below)."""
         batch = window[0]
-        if batch.thread is not None:
-            batch.thread.join()
+        # Bounded waits: a signal that lands just before a wait blocks does not interrupt it (nor one
+        # delivered to another thread); its handler runs when the wait returns, so within 0.1 s.
+        while batch.thread is not None and batch.thread.is_alive():
+            batch.thread.join(0.1)
         report(batch)
         window.popleft()
 
