@@ -695,6 +695,18 @@ class TestProtocol:
         assert event == {"u": "U", "sId": 5, "visitor_ua": "", "visitor_ip": "", "eT": 3,
                          "t": json.dumps({"u": {"k\\\"": every_ascii + "用户"}})}
 
+    def test_batch_event_is_json_dumps_to_the_byte_for_every_key_seen_again_and_past_the_keys_kept(self):
+        """The key's part of `t` is made once a key and kept, at most 1000 keys: the text never changes."""
+        wire = vwo_push._Wire("123456", SDK_WIRE["key"], "http://127.0.0.1:9")
+        odd = ["k", 'q"\\', "ünï 用户", "😀\u2028", "\x00\x1f\x7f", "%s"]
+        keys = odd + ["key-%d" % i for i in range(1200)] + odd  # seen again after the kept keys were dropped
+        for i, key in enumerate(keys):
+            value = odd[i % len(odd)] + str(i)
+            tags = json.dumps({"u": {key: value}})
+            assert wire.batch_event("U", key, value, 7) == (
+                '{"u": "U", "sId": 7, "visitor_ua": "", "visitor_ip": "", "t": %s, "eT": 3}' % json.dumps(tags))
+        assert len(wire._tags_heads) <= 1000
+
 
 def types_mapping(data):
     """A read-only Mapping that is not a dict: the map form takes any collections.abc.Mapping."""
@@ -3646,6 +3658,25 @@ class TestFileCommand:
         assert vwo_push.main(self.base(server) + ["--file", path]) == 0
         assert received_rows(server, users=["u1", "u2"]) == [("u1", "k1", "x, y"), ("u2", "k2", '用户 "q"')]
         assert untimed(capsys.readouterr().err) == "vwo-push: 2 rows read, 2 accepted, 0 not accepted\n"
+
+    @pytest.mark.parametrize("header", ["user_id,key,value", "value,note,user_id,key"])
+    def test_each_line_is_read_as_csv_reader_reads_it_alone(self, header):
+        """Lines without a quote take a shorter way than csv.reader: the rows and the problems are the same."""
+        lines = ["u1,k,v", "u1,,v", " u1 , k , v ", "u1,k", "u1,k,v,w", ",,", ",,,", "u\t1,k;x,v|y", "ü,用户,😀 x",
+                 'u1,"k,1",v', 'u1,k,"v', 'u1,k,v"', 'u1,k"q,v', "u1,k\rx,v", "u1,k,v\r", "u1,\x00,v",
+                 "\x0b,\x0c,\u2028", "u1,k," + "v" * 200000, "u1,k," + "v" * 131070]
+        source = vwo_push._Input(io.BytesIO(("\n".join([header] + lines) + "\n").encode()), "in.csv")
+        width = len(header.split(","))
+        where = [header.split(",").index(name) for name in ("user_id", "key", "value")]
+        for record, line in zip(source.records(), lines):
+            try:
+                fields = next(csv.reader([line], strict=True)) if "\x00" not in line else None
+            except csv.Error:
+                fields = None
+            if fields is None or len(fields) != width:
+                assert isinstance(record, vwo_push._Broken), line
+            else:
+                assert record == [fields[i] for i in where] and type(record) is vwo_push._Line, line
 
     def test_json_lines_from_stdin_and_an_integer_user_id_means_its_text(self, server):
         lines = ('{"user_id": "u1", "key": "k", "value": "v1"}\n\n{"key": "k", "value": "v2", "user_id": 42}\n'
