@@ -3457,6 +3457,37 @@ class TestPushMany:
         assert (result.accepted, result.not_accepted) == (40, 0)
         assert sum(len(events_of(g)) for g in server.all_received() if len(events_of(g)) <= 3) == 40
 
+    def test_ctrl_c_while_batches_are_in_flight_reports_every_row_and_the_next_run_goes_on(self, server):
+        server.decide = lambda got: Reply(action="hold")
+        client = vwo_push.Client(1, KEY, endpoint=server.url, timeout=20, retries=0)
+        rows = [("u%d" % i, "k", "v%d" % i) for i in range(4)]
+
+        def interrupt():  # a real SIGINT once both batches are in: push_many waits for them
+            server.wait_for(2)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        thread = threading.Thread(target=interrupt)
+        thread.start()
+        reported = []
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                client.push_many(rows, batch_size=2, concurrency=2, on_failure=lambda row, why: reported.append(
+                    (row, why)))
+        finally:
+            thread.join(10)
+            server.release.set()  # the two batches are answered: their threads count them, then end
+        assert reported == [(row, "interrupted: sent or about to be, not known to be accepted") for row in rows]
+        for sender in [t for t in threading.enumerate() if t.name == "vwo_push push_many"]:
+            sender.join(10)
+            assert not sender.is_alive()
+        stats = client.stats()
+        assert (stats["events"], stats["accepted"], stats["not_accepted"], stats["pending"]) == (4, 4, 0, 0)
+        server.decide = lambda got: Reply(200)
+        result = client.push_many(rows, batch_size=2, concurrency=2)  # and again, with threads of its own
+        assert (result.accepted, result.not_accepted) == (4, 0)
+        assert sorted(v["k"] for v in values_received(server)) == [r[2] for r in rows]  # the first two were taken
+        client.close()
+
     @pytest.mark.parametrize("concurrency", [0, 17, 1.5])
     def test_concurrency_out_of_range_raises(self, client, concurrency):
         with pytest.raises(ValueError, match="concurrency must be an int from 1 to 16"):
