@@ -40,6 +40,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import weakref
 from pathlib import Path
 
 import pytest
@@ -3456,6 +3457,26 @@ class TestPushMany:
         result = client.push_many([("u%d" % i, "k", "v") for i in range(40)], batch_size=10, concurrency=4)
         assert (result.accepted, result.not_accepted) == (40, 0)
         assert sum(len(events_of(g)) for g in server.all_received() if len(events_of(g)) <= 3) == 40
+
+    def test_at_most_concurrency_batches_and_the_one_being_read_are_held_in_memory(self, server):
+        class Row(list):  # a row that can be watched: it is alive while push_many or a sender holds it
+            __hash__ = object.__hash__
+
+        alive, most = weakref.WeakSet(), [0]
+
+        def rows():
+            for i in range(300):
+                row = Row(("u%d" % i, "k", "v%d" % i))
+                alive.add(row)
+                most[0] = max(most[0], len(alive))
+                yield row
+                del row
+
+        client = vwo_push.Client(1, KEY, endpoint=server.url)
+        result = client.push_many(rows(), batch_size=10, concurrency=3)
+        assert (result.accepted, result.not_accepted) == (300, 0)
+        assert most[0] <= (3 + 1) * 10  # three batches in flight, and the one being filled
+        client.close()
 
     def test_ctrl_c_while_batches_are_in_flight_reports_every_row_and_the_next_run_goes_on(self, server):
         server.decide = lambda got: Reply(action="hold")

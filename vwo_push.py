@@ -3683,17 +3683,16 @@ def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]]
     lock, stopped = threading.Lock(), [False]
 
     def send_batches() -> None:
-        while True:
-            batch = work.get()
-            if batch is None:
-                return
+        for batch in iter(work.get, None):
+            done = batch.done
             with lock:
                 batch.sent = not stopped[0]
             try:
                 if batch.sent:
                     batch.send(sender, transport)
             finally:
-                batch.done.set()  # type: ignore[union-attr]  # every batch put here has one
+                del batch  # dropped before it is over, not kept while the thread waits: memory holds
+                done.set()  # type: ignore[union-attr]  # `concurrency` batches at most; each put has one
 
     def report(batch: _Batch) -> None:
         """Hand on a batch's failures; resumable: a failure handed on is never handed on again."""
