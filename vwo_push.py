@@ -3057,6 +3057,8 @@ class _Spool(_Batcher):
         self._room = 0  # inserts left before the bound is looked at again
         self._new = 0  # events this process queued since the sender last looked
         self._left = 0  # free rows the sender's last look found and left (too few, not due): a batch's start
+        self._more = False  # the last claim found more free rows than a batch
+        self._stale_at = 0.0  # when claims of dead processes are next looked for (time.monotonic())
         self._asked = self._answered = 0  # forced passes over the file (flush, close, exit) asked and done
         self._done_rows = 0  # rows of done claims not yet deleted
         self._floor = 0  # the last id claimed here: the free rows are mostly past it
@@ -3301,7 +3303,9 @@ class _Spool(_Batcher):
                 self._sdb = self._connect()
                 self._sweep(self._sdb)  # what processes before this one had done (one killed before its sweep)
             db = self._sdb
-            self._free_stale(db)
+            if time.monotonic() >= self._stale_at:  # at most once a second: a push seldom waits behind it
+                self._free_stale(db)
+                self._stale_at = time.monotonic() + 1.0
             with self._cond:
                 asked, forced = self._asked, self._asked > self._answered or self._ending
             self._pass(db, self._stop_by if forced else None, time.time(), due_only=not forced)
@@ -3311,7 +3315,7 @@ class _Spool(_Batcher):
                 with self._cond:
                     self._answered = max(self._answered, asked)
                     self._cond.notify_all()
-            if self._done_rows and not self._new_rows(db):  # idle: the done rows go now
+            if self._done_rows and not self._new and not self._new_rows(db):  # idle: the done rows go now
                 self._sweep(db)
             return self._due_in(db)
         except Exception as exc:  # noqa: BLE001 - a file locked past the time bound, full, gone: tried again
@@ -3335,6 +3339,8 @@ class _Spool(_Batcher):
             if not batch:
                 return
             self._settle(db, batch)
+            if due_only and not self._more and self._new < self._per_request:
+                return  # no full batch is known to wait: a look now would most likely find none
 
     def _claim(self, db: Any, before: float, due_only: bool) -> Optional[List[Tuple[int, str, str]]]:
         """Claim the next batch of this account's free rows: (id, origin, event) each; [] when none (is due).
@@ -3345,13 +3351,14 @@ class _Spool(_Batcher):
         """
         now = time.time()
         for floor in (self._floor, 0) if self._floor else (0,):  # past the last claim first: the new rows are there
-            with _sqlite_lock:
-                rows = db.execute("SELECT e.id, e.origin, e.queued, e.event FROM vwo_push_events e WHERE e.target = ? "
-                              "AND e.id > ? AND %s AND %s ORDER BY e.id LIMIT ?"
-                                  % ("e.next_try <= ?" if due_only else "e.tried < ?", self._FREE),
-                                  (self._target, floor, before, self._per_request)).fetchall()
+            rows = self._read(db, "SELECT e.id, e.origin, e.queued, e.event FROM vwo_push_events e WHERE "
+                                  "e.target = ? AND e.id > ? AND %s AND %s ORDER BY e.id LIMIT ?"
+                              % ("e.next_try <= ?" if due_only else "e.tried < ?", self._FREE),
+                              (self._target, floor, before, self._per_request + 1))
             if rows:
                 break
+        self._more = len(rows) > self._per_request  # more than a batch waits: the sender looks again at once
+        del rows[self._per_request:]
         if not rows or (due_only and len(rows) < self._per_request and rows[0][2] + self._interval > now):
             self._left = len(rows)
             return []
@@ -3377,6 +3384,23 @@ class _Spool(_Batcher):
         with self._cond:
             self._in_flight = len(rows)
         return [(row_id, origin, event) for row_id, origin, _, event in rows]
+
+    @staticmethod
+    def _read(db: Any, query: str, args: Tuple[Any, ...]) -> List[Any]:
+        """A query's rows, read a few at a time: a push waits for a few rows' read, not for all of them."""
+        with _sqlite_lock:
+            cursor = db.execute(query, args)
+        try:
+            rows: List[Any] = []
+            while True:
+                with _sqlite_lock:
+                    part = cursor.fetchmany(20)
+                if not part:
+                    return rows
+                rows += part
+        finally:
+            with _sqlite_lock:
+                cursor.close()
 
     def _free_stale(self, db: Any) -> None:
         """Claims of processes that died, or older than any batch can take, are free again."""
