@@ -3714,6 +3714,8 @@ def _push_many(sender: _Sender, value_problem: Callable[[object], Optional[str]]
             try:
                 if batch.sent:
                     batch.send(sender, transport)
+            except Exception:  # noqa: BLE001  # pragma: no cover - never expected: post makes failures outcomes
+                _log().exception("push_many: a batch could not be sent")  # and the thread goes on to the next
             finally:
                 del batch  # dropped before it is over, not kept while the thread waits: memory holds
                 done.set()  # type: ignore[union-attr]  # `concurrency` batches at most; each put has one
