@@ -3387,7 +3387,7 @@ class _Spool(_Batcher):
 
     @staticmethod
     def _read(db: Any, query: str, args: Tuple[Any, ...]) -> List[Any]:
-        """A query's rows, read a few at a time: a push waits for a few rows' read, not for all of them."""
+        """A query's rows, read a few at a time under the lock, so that a push may come in between."""
         with _sqlite_lock:
             cursor = db.execute(query, args)
         try:
@@ -4564,7 +4564,8 @@ def _run_file(client: Client, opts: Any, output: _Output) -> int:
     with _Signals(_Report.failure.__code__) as signals, contextlib.ExitStack() as closing:
         try:
             try:
-                # 64 KiB reads, not 8: each read lets the GIL go, and the batches' threads take it then
+                # 64 KiB reads, not the file system's block (often 4 KiB): each read lets the GIL go to
+                # the batches' threads, and a hand-over costs
                 stream = sys.stdin.buffer if opts.file == "-" else closing.enter_context(
                     open(opts.file, "rb", buffering=1 << 16))
             except OSError as exc:
