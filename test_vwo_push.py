@@ -2533,6 +2533,31 @@ class TestSpool:
             assert client.stats()["accepted"] == 0  # another process's events: sent, not this client's count
         assert spooled(path) == 0
 
+    def test_a_claim_left_by_a_process_that_died_while_this_sender_runs_is_taken_over(self, server, tmp_path):
+        """Dead processes' claims are looked for again at later wakes, not only at the first."""
+        path = tmp_path / "spool.db"
+        server.decide = lambda got: Reply(action="silent") if b"dead-" in got.body else Reply(200)
+        with spool_client(server, path, request_time_interval=1) as client:
+            assert client.push("k", "mine-0", "u") is True and client.flush() is True  # its first look is over
+            script = ("import sys, vwo_push\n"
+                      "c = vwo_push.Client(1, sys.argv[3], endpoint=sys.argv[1], timeout=60, retries=0,\n"
+                      "                    batch_events={'spool': sys.argv[2], 'events_per_request': 10})\n"
+                      "assert all(c.push('k', 'dead-%d' % i, 'u') for i in range(10))\n"
+                      "sys.stdin.read()\n")  # its batch is claimed and in flight, never answered, until the kill
+            other = subprocess.Popen([sys.executable, "-c", script, server.url, str(path), KEY], stdin=subprocess.PIPE,
+                                     cwd=str(HERE))
+            try:
+                assert b"dead-0" in server.wait_for(2, timeout=60)[-1].body  # mine-0, then the other's batch
+            finally:
+                other.kill()
+                other.communicate()
+            server.decide = None
+            assert client.push("k", "mine-1", "u") is True  # due within a second: the sender's next wake
+            got = server.wait_for(2, timeout=30)  # the other's ten and mine-1, in one batch or two
+            assert sorted(arrived_values(server, got)) == sorted(["dead-%d" % i for i in range(10)] + ["mine-1"])
+            assert client.flush() is True
+        assert spooled(path) == 0
+
     def test_the_collector_down_for_a_while_then_back(self, server, tmp_path):
         path = tmp_path / "spool.db"
         server.decide = lambda got: Reply(action="reset")  # down
