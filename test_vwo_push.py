@@ -2327,6 +2327,16 @@ def spool_client(server, path, **options):
     return vwo_push.Client(1, KEY, endpoint=server.url, timeout=5, retries=0, batch_events=batch)
 
 
+def wait_until(condition, timeout):
+    """Whether `condition()` became true within `timeout` seconds (looked at every millisecond)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
 def spooled(path):
     """Rows in the spool file not yet over (read with sqlite3 directly)."""
     import sqlite3
@@ -2673,6 +2683,59 @@ class TestSpool:
                           "assert c.push('k', 'parent again', 'u') and c.flush()\n", server.url, tmp_path / "s.db")
         assert done.returncode == 0, done.stderr
         assert set(arrived_values(server)) == {"parent", "child", "parent again"}
+
+    @needs_fork
+    def test_a_fork_waits_for_the_senders_read_and_the_child_uses_the_spool(self, server, tmp_path):
+        # The sender's reads hold a lock of their own (a push does not wait for them): a fork waits
+        # for it too, so that no thread is inside SQLite when the process forks.
+        done = run_python("import os, sys, threading, time, vwo_push\n"
+                          "c = vwo_push.Client(1, 'k', endpoint=sys.argv[1], batch_events={'spool': sys.argv[2]})\n"
+                          "assert c.push('k', 'parent', 'u')\n"
+                          "reading, released = threading.Event(), []\n"
+                          "def read():  # as the sender does, for 0.3 s\n"
+                          "    with vwo_push._sqlite_reads:\n"
+                          "        reading.set()\n"
+                          "        time.sleep(0.3)\n"
+                          "        released.append(time.monotonic())\n"
+                          "threading.Thread(target=read).start()\n"
+                          "reading.wait(5)\n"
+                          "pid = os.fork()\n"
+                          "if pid == 0:\n"
+                          "    os._exit(0 if c.push('k', 'child', 'u') and c.flush() else 1)\n"
+                          "forked = time.monotonic()\n"
+                          "assert released and released[0] <= forked, 'forked while a read was inside SQLite'\n"
+                          "assert os.waitpid(pid, 0)[1] == 0\n"
+                          "assert c.flush()\n", server.url, tmp_path / "s.db")
+        assert done.returncode == 0, done.stderr
+        assert set(arrived_values(server)) == {"parent", "child"}
+
+    def test_a_waiting_push_goes_before_the_senders_next_write(self, server, tmp_path):
+        # The lock is not fair: the sender, running, would take it again before the push its release
+        # woke has run.  Its writes hand the lock to a waiting push (1 ms at most, then it goes on).
+        with spool_client(server, tmp_path / "spool.db") as client:
+            assert client.push("k", "warm", "u") is True  # the file open, the sender started
+            for _ in range(3):  # a loaded machine may wake the push later than 1 ms now and then
+                took = []
+                with vwo_push._sender_writes:  # the sender writes
+                    pusher = threading.Thread(target=lambda: took.append(client.push("k", "waited", "u")))
+                    pusher.start()
+                    assert wait_until(lambda: vwo_push._pushes_waiting, 5)
+                    writes_left = time.monotonic()
+                handed = not vwo_push._pushes_waiting  # the push took the lock before the sender could go on
+                pusher.join(5)
+                assert took == [True]
+                if handed:
+                    break
+            assert handed and time.monotonic() - writes_left < 1.0
+            vwo_push._pushes_waiting.append(None)  # a waiter that never comes: the sender waits 1 ms, no more
+            try:
+                start = time.monotonic()
+                with vwo_push._sender_writes:
+                    pass
+                assert 0.001 <= time.monotonic() - start < 0.5
+            finally:
+                vwo_push._pushes_waiting.pop()
+            assert client.flush(timeout=5) is True
 
     def test_set_opt_out_deletes_this_clients_events(self, server, tmp_path):
         path = tmp_path / "spool.db"

@@ -3140,8 +3140,16 @@ class _Spool(_Batcher):
         refusing = self._refusing
         if not refusing:
             try:
-                with _sqlite_lock:
+                if not _sqlite_lock.acquire(False):  # the sender writes: it gives this push its turn next
+                    _pushes_waiting.append(None)
+                    try:
+                        _sqlite_lock.acquire()
+                    finally:
+                        _pushes_waiting.pop()
+                try:
                     refusing = self._insert(events)
+                finally:
+                    _sqlite_lock.release()
             except Exception as exc:  # noqa: BLE001 - disk full, read-only, locked past the time bound
                 refusing = "the batch spool %s cannot be written: %s" % (self.path, _error_text(exc))
         if refusing:
@@ -3285,7 +3293,7 @@ class _Spool(_Batcher):
                     self._cond.wait(min(60.0 if wait is None else wait, 60.0))
         finally:
             if self._sdb is not None:
-                with _sqlite_lock:
+                with _sender_writes:
                     self._sdb.close()
                 self._sdb = None
             with self._cond:
@@ -3362,7 +3370,7 @@ class _Spool(_Batcher):
         if not rows or (due_only and len(rows) < self._per_request and rows[0][2] + self._interval > now):
             self._left = len(rows)
             return []
-        with _sqlite_lock:
+        with _sqlite_reads:
             span = [row_id for (row_id,) in db.execute("SELECT id FROM vwo_push_events WHERE target = ? AND id >= ? "
                                                        "AND id <= ? ORDER BY id",
                                                        (self._target, rows[0][0], rows[-1][0]))]
@@ -3371,7 +3379,7 @@ class _Spool(_Batcher):
             kept += 1
         rows = rows[:kept]
         lo, hi = rows[0][0], rows[-1][0]
-        with _sqlite_lock, _transaction(db):
+        with _sender_writes, _transaction(db):
             clash = db.execute("SELECT 1 FROM vwo_push_claims WHERE target = ? AND lo <= ? AND hi >= ? LIMIT 1",
                                (self._target, hi, lo)).fetchone()
             there = db.execute("SELECT count(*) FROM vwo_push_events WHERE target = ? AND id >= ? AND id <= ?",
@@ -3388,29 +3396,29 @@ class _Spool(_Batcher):
     @staticmethod
     def _read(db: Any, query: str, args: Tuple[Any, ...]) -> List[Any]:
         """A query's rows, read a few at a time under the lock, so that a push may come in between."""
-        with _sqlite_lock:
+        with _sqlite_reads:
             cursor = db.execute(query, args)
         try:
             rows: List[Any] = []
             while True:
-                with _sqlite_lock:
+                with _sqlite_reads:
                     part = cursor.fetchmany(20)
                 if not part:
                     return rows
                 rows += part
         finally:
-            with _sqlite_lock:
+            with _sqlite_reads:
                 cursor.close()
 
     def _free_stale(self, db: Any) -> None:
         """Claims of processes that died, or older than any batch can take, are free again."""
-        with _sqlite_lock:
+        with _sqlite_reads:
             claims = db.execute("SELECT DISTINCT claim FROM vwo_push_claims WHERE target = ? AND done = 0",
                                 (self._target,)).fetchall()
         dead = [claim for (claim,) in claims if claim != self._token and int(claim.split(":")[0]) != os.getpid()
                 and not _alive(int(claim.split(":")[0]))]
         if claims:
-            with _sqlite_lock, _transaction(db):
+            with _sender_writes, _transaction(db):
                 for claim in dead:
                     db.execute("DELETE FROM vwo_push_claims WHERE claim = ? AND done = 0", (claim,))
                 db.execute("DELETE FROM vwo_push_claims WHERE target = ? AND done = 0 AND claimed < ?",
@@ -3426,7 +3434,7 @@ class _Spool(_Batcher):
             outcomes = [(0, len(events), _Outcome(0, True, _error_text(exc)))]
         mine, now = self._token, time.time()
         try:
-            with _sqlite_lock, _transaction(db):
+            with _sender_writes, _transaction(db):
                 db.execute("DELETE FROM vwo_push_claims WHERE claim = ? AND lo = ?", (mine, batch[0][0]))
                 for start, end, outcome in outcomes:
                     rows = batch[start:end]
@@ -3461,19 +3469,19 @@ class _Spool(_Batcher):
     def _sweep(self, db: Any) -> None:
         """Delete the rows of this account's done claims, then checkpoint (outside the writers' lock: it waits
         for the disk)."""
-        with _sqlite_lock, _transaction(db):
+        with _sender_writes, _transaction(db):
             db.execute("DELETE FROM vwo_push_events WHERE id IN (SELECT e.id FROM vwo_push_events e JOIN "
                        "vwo_push_claims c ON c.target = e.target AND e.id BETWEEN c.lo AND c.hi WHERE "
                        "c.target = ? AND c.done = 1)", (self._target,))
             db.execute("DELETE FROM vwo_push_claims WHERE target = ? AND done = 1", (self._target,))
         self._done_rows = 0
-        with _sqlite_lock:  # once a thousand rows or so: the fsync it waits for is seldom in a push's way
+        with _sqlite_reads:  # a push does not wait for its fsync: a PASSIVE checkpoint lets writers write
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _new_rows(self, db: Any) -> bool:
         """Whether free rows wait past the last claim (those behind it, let go for a retry, do not keep a
         sweep waiting; a scan from the first row would look at every row done and not yet swept)."""
-        with _sqlite_lock:
+        with _sqlite_reads:
             return db.execute("SELECT 1 FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND %s LIMIT 1"
                               % self._FREE, (self._target, self._floor)).fetchone() is not None
 
@@ -3486,7 +3494,7 @@ class _Spool(_Batcher):
         # Past the last claim first (the new rows are there), then from the start (another process's rows,
         # or rows let go for a retry, may stand below it), as _claim looks.
         for floor in (self._floor, 0) if self._floor else (0,):
-            with _sqlite_lock:
+            with _sqlite_reads:
                 row = db.execute("SELECT e.queued FROM vwo_push_events e WHERE e.target = ? AND e.id > ? AND "
                                  "e.next_try <= ? AND %s ORDER BY e.id LIMIT 1" % self._FREE,
                                  (self._target, floor, now)).fetchone()
@@ -3511,10 +3519,39 @@ class _transaction:  # lower case: it reads as a function, in `with`
 
 _forked_away: List[Any] = []  # sqlite3 connections a forked child inherited: never used, never closed there
 
-# Every call into SQLite holds this lock, and a fork waits for it: SQLite's own mutexes (its
-# allocator's, its file table's) would be held for ever in a child forked while another
-# thread was inside SQLite.  A thread calls SQLite inside its own calls: it is reentrant.
+# Every call into SQLite holds one of two locks, and a fork waits for both: SQLite's own
+# mutexes (its allocator's, its file table's) would be held for ever in a child forked while
+# another thread was inside SQLite.  _sqlite_lock: every write, and every use of the pushing
+# threads' connection (statements of one connection must not interleave: an autocommit insert
+# is not committed while another statement of its connection reads).  _sqlite_reads: the
+# sender's reads on its own connection, which a push does not wait for (in WAL mode a read
+# and a write go on together).  Reentrant: a thread calls SQLite inside its own calls.  No
+# thread takes _sqlite_lock while it holds _sqlite_reads; a fork takes them in that order.
 _sqlite_lock = _thread.RLock()
+_sqlite_reads = _thread.RLock()
+_pushes_waiting: List[None] = []  # an entry a push waiting for _sqlite_lock (list.append and pop are atomic)
+
+
+class _SenderWrites:
+    """`with _sender_writes:` the sender's hold of _sqlite_lock, handed to a push that waits for it.
+
+    A lock is not fair: the sender, running, would take it again before a push woken by its
+    release has run, and the push would wait through several of the sender's writes.  When a
+    push waits, the sender lets it go first (waiting 1 ms at most) before it goes on.
+    """
+
+    def __enter__(self) -> None:
+        _sqlite_lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        _sqlite_lock.release()
+        if _pushes_waiting and not _sqlite_lock._is_owned():  # type: ignore[attr-defined]  # (not nested)
+            end = time.monotonic() + 0.001
+            while _pushes_waiting and time.monotonic() < end:
+                time.sleep(0.00005)  # the GIL goes: the push takes the lock, and takes itself off the list
+
+
+_sender_writes = _SenderWrites()
 
 
 def _alive(pid: int) -> bool:
@@ -3567,14 +3604,18 @@ class _Life:
     def before_fork(self) -> None:
         """No thread is inside SQLite while the process forks (see _sqlite_lock)."""
         _sqlite_lock.acquire()
+        _sqlite_reads.acquire()
 
     def after_fork_in_parent(self) -> None:
+        _sqlite_reads.release()
         _sqlite_lock.release()
 
     def after_fork(self) -> None:
         """In the child: nothing of the parent's (socket, lock, lookup, queue, thread, count) is used."""
-        global _lookups, _lookups_lock, _sqlite_lock
-        _lookups, _lookups_lock, _sqlite_lock = {}, _thread.allocate_lock(), _thread.RLock()
+        global _lookups, _lookups_lock, _sqlite_lock, _sqlite_reads
+        _lookups, _lookups_lock = {}, _thread.allocate_lock()
+        _sqlite_lock, _sqlite_reads = _thread.RLock(), _thread.RLock()
+        del _pushes_waiting[:]  # the parent's threads that waited are not here
         for kind in ("pool", "counts", "batcher", "async"):
             for thing in self.each(kind):
                 thing.after_fork()
