@@ -182,6 +182,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(Serving, http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # as a real server's backlog: an AsyncClient may open a hundred connections at once
     block_on_close = False
     tls = None
 
@@ -240,6 +241,17 @@ class Server(Serving, http.server.ThreadingHTTPServer):
         deadline = time.monotonic() + timeout
         while len(got) < count:
             got.append(self.received.get(timeout=max(0.01, deadline - time.monotonic())))
+        return got
+
+    def all_arrive(self, count, timeout=5.0):
+        """How many of `count` requests arrived within `timeout` (taken off the queue)."""
+        deadline, got = time.monotonic() + timeout, 0
+        while got < count:
+            try:
+                self.received.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            got += 1
         return got
 
     def nothing_more(self, wait=0.3):
@@ -1280,6 +1292,26 @@ class TestRetries:
         first, second, third = server.wait_for(3)
         assert first.body == second.body == third.body and first.query == second.query == third.query
         assert json.loads(first.body)["d"]["msgId"] == json.loads(third.body)["d"]["msgId"]
+
+    def test_pushes_do_not_queue_for_a_connection_behind_a_slow_server(self, server):
+        # Tasks are cheap: twenty pushes at once against a server that takes its time each get a
+        # connection (a cap of 8 in use would make the last wait for two answers, then time out).
+        server.decide = lambda got: Reply(action="hold")  # each answer waits until the test lets go
+
+        async def twenty():
+            async with vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=0, timeout=10) as client:
+                pushes = asyncio.gather(*[client.push("k", str(i), "u") for i in range(20)])
+                try:
+                    arrived = await asyncio.get_running_loop().run_in_executor(None, server.all_arrive, 20)
+                finally:
+                    server.release.set()
+                results = await pushes
+                idle = client._transport.pools[asyncio.get_running_loop()].idle
+                return arrived, results, sum(len(c) for c in idle.values())
+
+        arrived, results, kept = run(twenty())
+        assert arrived == 20 and results == [True] * 20 and kept == 8  # all in flight at once; 8 kept
+        assert server.connections == 20
 
     def test_a_post_the_server_may_have_read_counts_as_an_attempt(self, server):
         """retries=0 means at most once: a kept connection that breaks after the POST went out."""
@@ -2997,16 +3029,21 @@ class TestAsyncClient:
         assert run(client.push("a", "b", "u")) is False and client.waits == []
         assert "bad proxy or URL setting" in warnings_of(caplog)[-1]
 
-    def test_keep_alive_at_most_eight_connections_and_idle_closes_replaced(self, server):
+    def test_keep_alive_at_most_eight_idle_connections_and_idle_closes_replaced(self, server):
         client = vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=0)
 
         async def many():
             async with client:
-                for _ in range(2):  # and again: the same connections
-                    assert all(await asyncio.gather(*[client.push("k", str(i), "u") for i in range(100)]))
+                assert all(await asyncio.gather(*[client.push("k", str(i), "u") for i in range(100)]))
+                idle = client._transport.pools[asyncio.get_running_loop()].idle
+                kept, opened = sum(len(c) for c in idle.values()), server.connections
+                for i in range(20):  # one after another: on a kept connection
+                    assert await client.push("k", str(i), "u")
+                assert 1 <= kept <= 8 and server.connections == opened
+                assert sum(len(c) for c in idle.values()) == kept
 
         run(many())
-        assert server.connections <= 8 and len(server.all_received()) == 200
+        assert len(server.all_received()) == 120
         server.script.extend([200, Reply(action="close")])  # the next request's connection closes while idle
 
         async def after_close():
@@ -3015,6 +3052,26 @@ class TestAsyncClient:
 
         assert run(after_close()) == [True, True]
         assert [tags_value(g) for g in server.wait_for(3)] == ["1", "2", "2"]  # a GET goes again, no retry used
+
+    def test_pushes_do_not_queue_for_a_connection_behind_a_slow_server(self, server):
+        # Tasks are cheap: twenty pushes at once against a server that takes its time each get a
+        # connection (a cap of 8 in use would make the last wait for two answers, then time out).
+        server.decide = lambda got: Reply(action="hold")  # each answer waits until the test lets go
+
+        async def twenty():
+            async with vwo_push.AsyncClient(1, KEY, endpoint=server.url, retries=0, timeout=10) as client:
+                pushes = asyncio.gather(*[client.push("k", str(i), "u") for i in range(20)])
+                try:
+                    arrived = await asyncio.get_running_loop().run_in_executor(None, server.all_arrive, 20)
+                finally:
+                    server.release.set()
+                results = await pushes
+                idle = client._transport.pools[asyncio.get_running_loop()].idle
+                return arrived, results, sum(len(c) for c in idle.values())
+
+        arrived, results, kept = run(twenty())
+        assert arrived == 20 and results == [True] * 20 and kept == 8  # all in flight at once; 8 kept
+        assert server.connections == 20
 
     def test_a_post_the_server_may_have_read_counts_as_an_attempt(self, server):
         server.script.extend([200, Reply(action="close")])

@@ -691,6 +691,8 @@ def _call_form(kind: str, args: Sequence[object], kwargs: Dict[str, Any]) -> _Ca
 _BODY_GRACE = 0.25  # seconds an answer's body may take after its status line: keep-alive only
 _NEXT_ADDRESS = 0.25  # seconds before the next address of a name is tried beside a slow one
 _MAX_PER_ORIGIN = 8  # connections a client keeps to one origin, in use or idle
+_ASYNC_IN_USE = 100  # connections an AsyncClient uses at once to one origin (it keeps _MAX_PER_ORIGIN idle):
+# its pushes are tasks, not threads, and a slow server must not make them queue for a connection
 _MAX_BODY = 1 << 20  # an answer body is read for keep-alive only; more is not worth waiting for
 _CHUNK = 1 << 14  # bytes handed to a TLS socket at a time, each under the time left (its sendall restarts
 # the timeout at each write; a plain socket's keeps to one timeout for the whole call)
@@ -1454,7 +1456,8 @@ class _AsyncConnection:
 
 
 class _AsyncPool:
-    """The async keep-alive pool of one client and one event loop: at most 8 connections an origin."""
+    """The async keep-alive pool of one client and one event loop: at most 100 connections an origin in use
+    (a push waits for one past that), at most 8 kept idle."""
 
     def __init__(self, loop: Any) -> None:
         import collections
@@ -1467,7 +1470,7 @@ class _AsyncPool:
         self.keeper: Any = None  # _until_the_loop_ends(self), started
 
     def take(self, origin: _Origin) -> Tuple[bool, Optional[_AsyncConnection]]:
-        """(True, a kept connection or None with a place held for a new one), or (False, None): all 8 busy."""
+        """(True, a kept connection or None with a place held for a new one), or (False, None): all 100 busy."""
         idle = self.idle.get(origin)
         while idle:
             conn = idle.pop()
@@ -1475,13 +1478,13 @@ class _AsyncPool:
                 self.busy[origin] = self.busy.get(origin, 0) + 1
                 return True, conn
             conn.abort()
-        if self.busy.get(origin, 0) < _MAX_PER_ORIGIN:
+        if self.busy.get(origin, 0) < _ASYNC_IN_USE:
             self.busy[origin] = self.busy.get(origin, 0) + 1
             return True, None
         return False, None
 
     async def acquire(self, origin: _Origin) -> Optional[_AsyncConnection]:
-        """As take(), waiting for a place while the origin has 8 connections busy."""
+        """As take(), waiting for a place while the origin has 100 connections busy."""
         while True:
             took, conn = self.take(origin)
             if took:
@@ -1499,10 +1502,12 @@ class _AsyncPool:
 
     def release(self, origin: _Origin, conn: Optional[_AsyncConnection]) -> None:
         self.busy[origin] -= 1
-        if conn is not None and not self.closed and conn.usable():
-            self.idle.setdefault(origin, []).append(conn)
-        elif conn is not None:
-            conn.abort()
+        if conn is not None:
+            idle = self.idle.setdefault(origin, [])
+            if not self.closed and len(idle) < _MAX_PER_ORIGIN and conn.usable():
+                idle.append(conn)
+            else:
+                conn.abort()
         self._wake_next()
 
     def _wake_next(self) -> None:
