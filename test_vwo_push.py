@@ -2747,9 +2747,9 @@ class TestSpool:
         with spool_client(server, tmp_path / "spool.db") as client:
             assert client.push("k", "warm", "u") is True  # the file open, the sender started
             for _ in range(3):  # a loaded machine may wake the push later than 1 ms now and then
-                took = []
+                took: list = []
                 with vwo_push._sender_writes:  # the sender writes
-                    pusher = threading.Thread(target=lambda: took.append(client.push("k", "waited", "u")))
+                    pusher = threading.Thread(target=lambda got=took: got.append(client.push("k", "waited", "u")))
                     pusher.start()
                     assert wait_until(lambda: vwo_push._pushes_waiting, 5)
                     writes_left = time.monotonic()
