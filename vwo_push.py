@@ -1165,49 +1165,27 @@ def _close_all(idle: Dict[Any, List[Any]]) -> None:
             conn.close()
 
 
-# -- urllib's handler and one attempt --------------------------------------------------------
+# -- the connection of a request, and one attempt ---------------------------------------------
 
 class _Handler:
-    """The urllib handler for http and https, with one job: open a request's connection, kept alive.
-
-    urllib's own AbstractHTTPHandler.do_open sends `Connection: close` with every request,
-    so each push would pay a TCP (and TLS) handshake.  This handler takes its place in an
-    OpenerDirector after ProxyHandler, so proxies from the environment (CONNECT tunnels
-    included) work as for urlopen, and https verifies certificates with the SSL context.
-    It quacks like urllib.request.BaseHandler rather than subclassing it (importing this
-    module imports no urllib), and holds its pool weakly: OpenerDirector and ProxyHandler
-    refer to each other, and a pool reachable from that cycle would be closed by the cyclic
-    GC, socket by socket with a ResourceWarning, instead of by its owner's reference count.
+    """Opens a urllib Request's connection, kept alive, and sends it: urllib's own handler
+    (AbstractHTTPHandler.do_open) sends `Connection: close` with every request, so each push
+    would pay a TCP (and TLS) handshake.  https verifies certificates with the SSL context;
+    a request routed through a proxy (Request.set_proxy) goes to it, tunnelled by CONNECT
+    for https.
     """
 
-    handler_order = 500
-
     def __init__(self, pool: _Pool, context: Optional[ssl.SSLContext]) -> None:
-        import weakref
-
-        self._pool = weakref.ref(pool)
+        self._pool = pool
         self.context = context
-
-    def add_parent(self, parent: Any) -> None:
-        """OpenerDirector's back reference: not kept, so that no cycle runs through this handler."""
-
-    def __lt__(self, other: Any) -> bool:
-        return self.handler_order < getattr(other, "handler_order", 500)
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.exchange(req, time.monotonic() + (req.timeout or 0.0))
-
-    https_open = http_open
 
     def exchange(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
         """Send `req` and read its answer by `deadline`, on a kept or a new connection."""
-        if req.type not in ("http", "https") or not req.host:  # ProxyHandler passes such a proxy on
+        if req.type not in ("http", "https") or not req.host:  # a proxy setting routed it so
             raise _BadSetting("a proxy setting with %s" % ("no host" if req.host == "" else
                                                              "a scheme urllib cannot speak: %s" % req.type))
-        pool = self._pool()
-        if pool is None:  # pragma: no cover - the owner is gone while its request runs: cannot happen
-            raise _BadSetting("the client's connections are gone")
-        tunnel: Optional[str] = req._tunnel_host  # type: ignore[attr-defined]  # set by ProxyHandler
+        pool = self._pool
+        tunnel: Optional[str] = req._tunnel_host  # type: ignore[attr-defined]  # set by set_proxy
         origin = (req.type, req.host, tunnel)
         conn = pool.acquire(origin, deadline)
         kept = None
