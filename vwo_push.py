@@ -28,7 +28,6 @@ modules are imported on first use.
 from __future__ import annotations
 
 import _thread
-import io
 import os
 import sys
 import time
@@ -38,7 +37,6 @@ __all__ = ["AsyncClient", "Client", "PushManyResult", "launch", "main", "push"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the import cheap
-    import http.client
     import logging
     import socket
     import ssl
@@ -694,6 +692,7 @@ _MAX_PER_ORIGIN = 8  # connections a client keeps to one origin, in use or idle
 _ASYNC_IN_USE = 100  # connections an AsyncClient uses at once to one origin (it keeps _MAX_PER_ORIGIN idle):
 # its pushes are tasks, not threads, and a slow server must not make them queue for a connection
 _MAX_BODY = 1 << 20  # an answer body is read for keep-alive only; more is not worth waiting for
+_MAX_HEAD = 1 << 16  # an answer's status line and headers: more is refused, as http.client refuses it
 _CHUNK = 1 << 14  # bytes handed to a TLS socket at a time, each under the time left (its sendall restarts
 # the timeout at each write; a plain socket's keeps to one timeout for the whole call)
 
@@ -971,30 +970,6 @@ def _open_socket(host: str, port: int, deadline: float) -> socket.socket:
             sock.close()
 
 
-class _BoundedReader(io.RawIOBase):
-    """What http.client reads an answer through: each read gets only the time left.
-
-    A deadline per read, not a timeout per read: a server that sends a byte every
-    so often cannot stretch the wait.  http.client asks its socket for `makefile`;
-    it is handed this reader instead, whose `makefile` buffers itself.
-    """
-
-    def __init__(self, sock: socket.socket, conn: Any) -> None:
-        super().__init__()
-        self._sock = sock
-        self._conn = conn  # its `deadline` may move (the body gets less time than the status line)
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(self)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(_left(self._conn.deadline))
-        return self._sock.recv_into(buffer)
-
-
 _connection_classes: List[Any] = []
 
 
@@ -1006,14 +981,17 @@ def _connection_class(tls: bool) -> Any:
         class Connection(http.client.HTTPConnection):
             deadline = 0.0
             tls: Optional[ssl.SSLContext] = None
+            tunnel: Optional[Tuple[str, int, Optional[str]]] = None  # CONNECT host, port, Proxy-Authorization
 
             def connect(self) -> None:
                 self.sock = _open_socket(self.host, self.port, self.deadline)
-                if self._tunnel_host:  # type: ignore[attr-defined]
-                    self._tunnel()  # type: ignore[attr-defined]  # CONNECT: sent and read below
+                name = self.host
+                if self.tunnel is not None:
+                    name = self.tunnel[0]
+                    self.send(_connect_bytes(*self.tunnel))
+                    _check_tunnel(_Reader(self).head())
                 if self.tls is not None:
                     self.sock.settimeout(_left(self.deadline))  # bounds the whole handshake
-                    name = self._tunnel_host or self.host  # type: ignore[attr-defined]
                     self.sock = self.tls.wrap_socket(self.sock, server_hostname=name)
 
             def send(self, data: Any) -> None:
@@ -1027,10 +1005,6 @@ def _connection_class(tls: bool) -> Any:
                 for start in range(0, len(view), _CHUNK):
                     self.sock.settimeout(_left(self.deadline))
                     self.sock.sendall(view[start:start + _CHUNK])
-
-            def response_class(  # type: ignore[override]  # http.client calls it as it calls a class
-                    self, sock: Any, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
-                return http.client.HTTPResponse(_BoundedReader(sock, self), *args, **kwargs)  # type: ignore[arg-type]
 
         class TLSConnection(Connection):
             default_port = 443
@@ -1165,6 +1139,121 @@ def _close_all(idle: Dict[Any, List[Any]]) -> None:
             conn.close()
 
 
+# -- the bytes of a request and of its answer: both transports write and read them alike ----------
+
+def _request_bytes(req: urllib.request.Request, absolute: bool, proxy_auth: Optional[str]) -> bytes:
+    """The request as http.client puts it on the wire: the same request line and headers, in its order."""
+    body = req.data
+    host = req.host
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")  # as http.client writes a name that is not ASCII
+    lines = ["%s %s HTTP/1.1" % (req.get_method(), req.full_url if absolute else req.selector),
+             "Host: %s" % host, "Accept-Encoding: identity"]
+    if body is not None:
+        lines.append("Content-Length: %d" % len(body))  # type: ignore[arg-type]
+    head = ("\r\n".join(lines) + "\r\n").encode("ascii")
+    for name, value in req.header_items():
+        if name != "Proxy-authorization":
+            head += name.encode("ascii") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")) + \
+                b"\r\n"
+    if absolute and proxy_auth:
+        head += b"Proxy-Authorization: " + proxy_auth.encode("ascii") + b"\r\n"
+    return head + b"\r\n" + (body or b"")  # type: ignore[operator]
+
+
+def _parse_head(head: bytes) -> Tuple[int, Optional[int], bool, bool, Optional[str]]:
+    """(status, Content-Length, chunked, connection closes, Retry-After) of an answer's head."""
+    if not head.startswith(b"HTTP/1.") or head[8:9] != b" " or not head[9:12].isdigit():
+        import http.client
+
+        raise http.client.BadStatusLine(head.split(b"\r\n", 1)[0].decode("latin-1"))  # as http.client says it
+    status, lower = int(head[9:12]), head.lower()
+    close = head[5:8] == b"1.0"
+    length: Optional[int] = None
+    chunked = False
+    retry_after = None
+    if b"\r\ncontent-length:" in lower:
+        value = _header(lower, b"content-length")
+        length = int(value) if value.isdigit() else None
+    if b"\r\ntransfer-encoding:" in lower:
+        chunked = _header(lower, b"transfer-encoding") == b"chunked"
+    if b"\r\nconnection:" in lower:
+        close = _header(lower, b"connection") == b"close"
+    if status in _RETRY_STATUSES and b"\r\nretry-after:" in lower:
+        retry_after = _header(head, b"retry-after", lower).decode("latin-1")
+    if status in (204, 304) or 100 <= status < 200:
+        length = 0
+    return status, length, chunked, close, retry_after
+
+
+def _header(head: bytes, name: bytes, lower: Optional[bytes] = None) -> bytes:
+    """The value of the header `name` (in lower case) in an answer's head."""
+    start = (lower or head).index(b"\r\n" + name + b":") + len(name) + 3
+    return head[start:head.index(b"\r\n", start)].strip()
+
+
+def _head_end(buffer: bytearray) -> Optional[int]:
+    """Where an answer's head (status line and headers) ends in `buffer`: None while more is needed;
+    a head over 64 KiB is refused, as http.client refuses it."""
+    end = buffer.find(b"\r\n\r\n", 0, _MAX_HEAD + 4)
+    if end < 0:
+        if len(buffer) > _MAX_HEAD:
+            import http.client
+
+            raise http.client.LineTooLong("an answer's line or head")
+        return None
+    return end + 4
+
+
+def _body_end(buffer: bytearray, length: Optional[int], chunked: bool) -> Optional[int]:
+    """Where an answer's body ends in `buffer`: None while more is needed (and always for a body that runs to
+    the end of the connection).  A body worth more than _MAX_BODY, or malformed chunks, raise: the answer
+    counts, the connection does not."""
+    if chunked:
+        at = 0
+        while True:
+            line = buffer.find(b"\r\n", at, at + 1026)
+            if line < 0:
+                if len(buffer) - at > 1024:
+                    raise ConnectionAbortedError("a chunk size line over 1 KiB")
+                return None
+            size = int(bytes(buffer[at:line]).split(b";")[0], 16)  # ValueError when it is no number
+            if size == 0:  # then an empty line: no trailers are sent to us
+                end = buffer.find(b"\r\n", line + 2, line + 2 + _MAX_HEAD + 2)
+                return None if end < 0 else end + 2
+            at = line + 2 + size + 2
+            if at > _MAX_BODY:
+                raise ConnectionAbortedError("a body not worth waiting for")
+            if at > len(buffer):
+                return None
+    if length is None:
+        if len(buffer) > _MAX_BODY:
+            raise ConnectionAbortedError("a body not worth waiting for")
+        return None
+    if length > _MAX_BODY:
+        raise ConnectionAbortedError("a body not worth waiting for")
+    return length if len(buffer) >= length else None
+
+
+
+def _connect_bytes(host: str, port: int, auth: Optional[str]) -> bytes:
+    """A proxy's CONNECT request for host:port (a tunnel for https), with the proxy's credentials."""
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    where = "%s:%d" % ("[%s]" % host if ":" in host else host, port)
+    head = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (where, where)
+    if auth:
+        head += "Proxy-Authorization: %s\r\n" % auth
+    return (head + "\r\n").encode("ascii")
+
+
+def _check_tunnel(head: bytes) -> None:
+    """A proxy's answer to CONNECT: anything but 200 fails as http.client says it (the code is read back)."""
+    parts = head.split(b"\r\n", 1)[0].split(None, 2)
+    if len(parts) < 2 or parts[1] != b"200":
+        raise OSError("Tunnel connection failed: %s" % b" ".join(parts[1:]).decode("latin-1"))
+
+
 # -- the connection of a request, and one attempt ---------------------------------------------
 
 class _Handler:
@@ -1179,8 +1268,9 @@ class _Handler:
         self._pool = pool
         self.context = context
 
-    def exchange(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
-        """Send `req` and read its answer by `deadline`, on a kept or a new connection."""
+    def exchange(self, req: urllib.request.Request, data: bytes, deadline: float) -> Tuple[int, Optional[str]]:
+        """Send `data` (the bytes of `req`) and read its answer by `deadline`, on a kept or a new connection:
+        (status, Retry-After)."""
         if req.type not in ("http", "https") or not req.host:  # a proxy setting routed it so
             raise _BadSetting("a proxy setting with %s" % ("no host" if req.host == "" else
                                                              "a scheme urllib cannot speak: %s" % req.type))
@@ -1192,16 +1282,16 @@ class _Handler:
         try:
             if conn is not None:
                 try:
-                    response, kept = _roundtrip(conn, req, deadline, reused=True)
-                    return response
+                    status, retry_after, kept = _roundtrip(conn, data, deadline, reused=True)
+                    return status, retry_after
                 except _IdleClose as idle:
                     # The server closed the kept connection before answering.  A request that
                     # never fully left is sent again on a new connection, without using a
                     # retry; so is a GET.  A POST the server may have read counts as an attempt.
                     if idle.read and req.get_method() != "GET":
                         raise idle.error from None
-            response, kept = _roundtrip(self._connection(req, tunnel), req, deadline, reused=False)
-            return response
+            status, retry_after, kept = _roundtrip(self._connection(req, tunnel), data, deadline, reused=False)
+            return status, retry_after
         finally:
             pool.release(origin, kept)
 
@@ -1214,23 +1304,23 @@ class _Handler:
                 self.context = ssl.create_default_context()  # system store, or SSL_CERT_FILE
             conn.tls = self.context
         if tunnel:
-            auth = req.headers.get("Proxy-authorization")
-            conn.set_tunnel(tunnel, headers={"Proxy-Authorization": auth} if auth else None)
+            from urllib.parse import urlsplit
+
+            where = urlsplit("//" + tunnel)
+            conn.tunnel = (where.hostname or "", where.port or 443, req.headers.get("Proxy-authorization"))
         return conn
 
 
-def _roundtrip(conn: Any, req: urllib.request.Request, deadline: float,
-               reused: bool) -> Tuple[http.client.HTTPResponse, Any]:
-    """One request on `conn`, its answer read: the response, and `conn` if it can be kept (else None)."""
+def _roundtrip(conn: Any, data: bytes, deadline: float, reused: bool) -> Tuple[int, Optional[str], Any]:
+    """A request's bytes sent on `conn` (connected first when new) and its answer read: (status,
+    Retry-After, `conn` if it can carry another request, else None: then it is closed)."""
     conn.deadline = deadline
-    headers = req.headers
-    if conn._tunnel_host and "Proxy-authorization" in headers:  # it went to the proxy in the CONNECT
-        headers = {k: v for k, v in headers.items() if k != "Proxy-authorization"}
+    answer = _Reader(conn)
     sent = False
     try:
-        conn.request(req.get_method(), req.selector, req.data, headers)
+        conn.send(data)
         sent = True
-        response: http.client.HTTPResponse = conn.getresponse()
+        status, length, chunked, close, retry_after = _parse_head(answer.head())
     except BaseException as exc:
         conn.close()
         if reused and _closed_while_idle(exc):
@@ -1238,19 +1328,60 @@ def _roundtrip(conn: Any, req: urllib.request.Request, deadline: float,
         raise
     # The status line decides.  The body is read for keep-alive only, for at most
     # 0.25 s: a body that stalls costs the connection, not the push or its time.
-    conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
-    try:
-        # read() when the length is known: read(amt) allocates amt bytes on Python 3.8
-        response.read() if response.length is not None and response.length <= _MAX_BODY else \
-            response.read(_MAX_BODY)
-    except Exception:  # noqa: BLE001 - a body cut short, stalled or malformed: only the connection is lost
-        pass  # (http.client marks the response closed when a chunk is malformed: the socket is not kept)
-    else:
-        if response.isclosed() and conn.sock is not None:
-            return response, conn
-    response.close()
-    conn.close()
-    return response, None
+    if length is None or length > _MAX_BODY or len(answer.buffer) < length:
+        conn.deadline = min(deadline, time.monotonic() + _BODY_GRACE)
+        try:
+            answer.body(length, chunked)
+        except Exception:  # noqa: BLE001 - a body cut short, stalled or malformed: only the connection is lost
+            close = True
+    elif length:
+        del answer.buffer[:length]
+    if close or answer.buffer:  # (bytes nobody asked for: the connection is out of step)
+        conn.close()
+        return status, retry_after, None
+    return status, retry_after, conn
+
+
+class _Reader:
+    """An answer read off a connection's socket, each wait within the connection's deadline (which
+    moves: the body gets less time than the status line); AsyncClient's twin reads the same way."""
+
+    __slots__ = ("buffer", "conn")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.buffer = conn, bytearray()
+
+    def more(self) -> None:
+        sock = self.conn.sock
+        sock.settimeout(_left(self.conn.deadline))  # a deadline, not a timeout a read: no dribble stretches it
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("the server closed the connection")
+        self.buffer += data
+
+    def head(self) -> bytes:
+        """The status line and headers, taken off the buffer."""
+        while True:
+            end = _head_end(self.buffer)
+            if end is not None:
+                head = bytes(self.buffer[:end])
+                del self.buffer[:end]
+                return head
+            self.more()
+
+    def body(self, length: Optional[int], chunked: bool) -> None:
+        """Read and drop the body; one without a length or chunks runs to the end of the connection."""
+        while True:
+            end = _body_end(self.buffer, length, chunked)
+            if end is not None:
+                del self.buffer[:end]
+                return
+            try:
+                self.more()
+            except ConnectionError:
+                if length is None and not chunked:
+                    return
+                raise
 
 
 class _Transport:
@@ -1269,26 +1400,27 @@ class _Transport:
 
     def attempt(self, req: urllib.request.Request, deadline: float) -> _Outcome:
         try:
-            response = self._open(req, deadline)
+            status, retry_after = self._open(req, deadline)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome, sorted by _failed
             outcome = _failed(exc)
         else:
-            status = response.status
-            outcome = _answered(status, response.getheader("Retry-After") if status in _RETRY_STATUSES else None)
+            outcome = _answered(status, retry_after)
         _trace(req, outcome.reason)
         return outcome
 
-    def _open(self, req: urllib.request.Request, deadline: float) -> http.client.HTTPResponse:
+    def _open(self, req: urllib.request.Request, deadline: float) -> Tuple[int, Optional[str]]:
         route = self._routes.find(req.type, req.host)
         if route is None:
-            return self.handler.exchange(req, deadline)
-        # Routing rewrites the request: a copy goes, so that a retry starts clean.
+            return self.handler.exchange(req, _request_bytes(req, False, None), deadline)
+        # Routing rewrites the request: a copy is routed (where to connect, what to tunnel), so that a
+        # retry starts clean; the bytes sent are the request's own (the full URL when it goes to the proxy).
         copy = _request(req.full_url, req.data, dict(req.header_items()), req.origin_req_host)  # type: ignore[arg-type]
         kind, where, auth = route
         if auth:
             copy.add_header("Proxy-authorization", auth)
         copy.set_proxy(where, kind)  # https: a CONNECT tunnel through `where`; http: the full URL sent to it
-        return self.handler.exchange(copy, deadline)
+        absolute = req.type != "https"
+        return self.handler.exchange(copy, _request_bytes(req, absolute, auth if absolute else None), deadline)
 
 
 class _Routes:
@@ -1411,25 +1543,15 @@ def _asyncio_kit() -> Any:
                 finally:
                     self._waiter = None
 
-            async def until(self, separator: bytes, limit: int) -> bytes:
+            async def head(self) -> bytes:
+                """An answer's status line and headers, taken off the buffer."""
                 while True:
-                    end = self.buffer.find(separator)
-                    if end > limit or (end < 0 and len(self.buffer) > limit):  # as http.client refuses a line
-                        import http.client
-
-                        raise http.client.LineTooLong("an answer's line or head")
-                    if end >= 0:
-                        data = bytes(self.buffer[:end + len(separator)])
-                        del self.buffer[:end + len(separator)]
-                        return data
+                    end = _head_end(self.buffer)
+                    if end is not None:
+                        head = bytes(self.buffer[:end])
+                        del self.buffer[:end]
+                        return head
                     await self.more()
-
-            async def exactly(self, size: int) -> bytes:
-                while len(self.buffer) < size:
-                    await self.more()
-                data = bytes(self.buffer[:size])
-                del self.buffer[:size]
-                return data
 
         _async_kit[:] = [asyncio, Answer]
     return _async_kit
@@ -1709,15 +1831,9 @@ class _AsyncTransport:
         return _AsyncConnection(answer, tunnel)
 
     async def _tunnel(self, answer: Any, host: str, port: int, auth: Optional[str]) -> None:
-        """CONNECT host:port through the proxy; an answer but 200 fails as http.client's does."""
-        head = "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n" % (host, port, host, port)
-        if auth:
-            head += "Proxy-Authorization: %s\r\n" % auth
-        answer.transport.write((head + "\r\n").encode("ascii"))
-        lines = (await answer.until(b"\r\n\r\n", 65536)).split(b"\r\n")
-        parts = lines[0].split(None, 2)
-        if len(parts) < 2 or parts[1] != b"200":
-            raise OSError("Tunnel connection failed: %s" % b" ".join(parts[1:]).decode("latin-1"))
+        """CONNECT host:port through the proxy, as Client's connections do."""
+        answer.transport.write(_connect_bytes(host, port, auth))
+        _check_tunnel(await answer.head())
 
     async def _open_socket(self, loop: Any, host: str, port: int) -> socket.socket:
         """A connected socket, the addresses tried in turn, the next beside a slow one after 0.25 s."""
@@ -1786,7 +1902,7 @@ class _AsyncTransport:
             if answer.paused is not None:
                 await answer.paused
             sent = True
-            head = await answer.until(b"\r\n\r\n", 65536)
+            head = await answer.head()
         except (ConnectionError, OSError) as exc:
             if reused:
                 raise _IdleClose(exc, read=sent) from None
@@ -1798,7 +1914,7 @@ class _AsyncTransport:
         # The status line decides; the body is read for keep-alive only, for at most 0.25 s.
         timer.move(min(deadline, time.monotonic() + _BODY_GRACE))
         try:
-            await _read_body(answer, length, chunked, close)
+            await _read_body(answer, length, chunked)
         except self.asyncio.CancelledError:
             if not timer.fired:
                 raise
@@ -1809,73 +1925,20 @@ class _AsyncTransport:
         return status, retry_after, (None if close else conn)
 
 
-def _request_bytes(req: urllib.request.Request, absolute: bool, proxy_auth: Optional[str]) -> bytes:
-    """The request as http.client puts it on the wire: the same request line and headers, in its order."""
-    body = req.data
-    lines = ["%s %s HTTP/1.1" % (req.get_method(), req.full_url if absolute else req.selector),
-             "Host: %s" % req.host, "Accept-Encoding: identity"]
-    if body is not None:
-        lines.append("Content-Length: %d" % len(body))  # type: ignore[arg-type]
-    head = ("\r\n".join(lines) + "\r\n").encode("ascii")
-    for name, value in req.header_items():
-        if name != "Proxy-authorization":
-            head += name.encode("ascii") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")) + \
-                b"\r\n"
-    if absolute and proxy_auth:
-        head += b"Proxy-Authorization: " + proxy_auth.encode("ascii") + b"\r\n"
-    return head + b"\r\n" + (body or b"")  # type: ignore[operator]
-
-
-def _parse_head(head: bytes) -> Tuple[int, Optional[int], bool, bool, Optional[str]]:
-    """(status, Content-Length, chunked, connection closes, Retry-After) of an answer's head."""
-    if not head.startswith(b"HTTP/1.") or head[8:9] != b" " or not head[9:12].isdigit():
-        import http.client
-
-        raise http.client.BadStatusLine(head.split(b"\r\n", 1)[0].decode("latin-1"))  # as http.client says it
-    status, lower = int(head[9:12]), head.lower()
-    close = head[5:8] == b"1.0"
-    length: Optional[int] = None
-    chunked = False
-    retry_after = None
-    if b"\r\ncontent-length:" in lower:
-        value = _header(lower, b"content-length")
-        length = int(value) if value.isdigit() else None
-    if b"\r\ntransfer-encoding:" in lower:
-        chunked = _header(lower, b"transfer-encoding") == b"chunked"
-    if b"\r\nconnection:" in lower:
-        close = _header(lower, b"connection") == b"close"
-    if status in _RETRY_STATUSES and b"\r\nretry-after:" in lower:
-        retry_after = _header(head, b"retry-after", lower).decode("latin-1")
-    if status in (204, 304) or 100 <= status < 200:
-        length = 0
-    return status, length, chunked, close, retry_after
-
-
-def _header(head: bytes, name: bytes, lower: Optional[bytes] = None) -> bytes:
-    """The value of the header `name` (in lower case) in an answer's head."""
-    start = (lower or head).index(b"\r\n" + name + b":") + len(name) + 3
-    return head[start:head.index(b"\r\n", start)].strip()
-
-
-async def _read_body(answer: Any, length: Optional[int], chunked: bool, close: bool) -> None:
-    """Read and drop an answer's body; an answer without a length runs to the end of the connection."""
-    if chunked:
-        while True:
-            size = int((await answer.until(b"\r\n", 1024)).split(b";")[0], 16)
-            if size == 0:
-                await answer.until(b"\r\n", 65536)  # no trailers are sent to us
+async def _read_body(answer: Any, length: Optional[int], chunked: bool) -> None:
+    """Read and drop an answer's body (_body_end says where it ends); one without a length or chunks runs
+    to the end of the connection."""
+    while True:
+        end = _body_end(answer.buffer, length, chunked)
+        if end is not None:
+            del answer.buffer[:end]
+            return
+        try:
+            await answer.more()
+        except ConnectionError:
+            if length is None and not chunked:
                 return
-            await answer.exactly(size + 2)
-    elif length is not None:
-        if length > _MAX_BODY:
-            raise ConnectionAbortedError("a body not worth waiting for")
-        await answer.exactly(length)
-    else:
-        while True:
-            try:
-                await answer.more()
-            except ConnectionError:
-                return
+            raise
 
 
 def _trace(req: urllib.request.Request, outcome: str) -> None:
