@@ -15,6 +15,7 @@ import collections
 import collections.abc
 import csv
 import email.utils
+import http.client
 import http.server
 import io
 import json
@@ -4727,6 +4728,44 @@ class TestVendoring:
 
 class TestEdges:
     """Branches the scenarios above do not reach."""
+
+    @pytest.mark.parametrize("data, length, chunked, end", [
+        (b"{}", 2, False, 2), (b"{", 2, False, None), (b"{}next", 2, False, 2),
+        (b"5\r\nhello\r\n0\r\n\r\n", None, True, 15), (b"5\r\nhello\r\n0\r\n", None, True, None),
+        (b"5\r\nhel", None, True, None), (b"5", None, True, None), (b"A;ext=1\r\n" + b"x" * 10 + b"\r\n0\r\n\r\n", None,
+                                                                     True, 26),
+        (b"to the end", None, False, None),
+    ])
+    def test_where_an_answers_body_ends(self, data, length, chunked, end):
+        assert vwo_push._body_end(bytearray(data), length, chunked) == end
+
+    @pytest.mark.parametrize("data, length, chunked", [
+        (b"1" * 1100, None, True),  # a chunk size line that never ends
+        (b"zz\r\n", None, True),  # no size
+        (b"100001\r\n", None, True),  # chunks past 1 MiB
+        (b"x" * ((1 << 20) + 1), None, False),  # to the close, past 1 MiB
+        (b"", (1 << 20) + 1, False),  # a length past 1 MiB
+    ])
+    def test_a_body_not_worth_reading_raises_so_that_only_the_connection_goes(self, data, length, chunked):
+        with pytest.raises((ConnectionAbortedError, ValueError)):
+            vwo_push._body_end(bytearray(data), length, chunked)
+
+    def test_an_answers_head_ends_at_its_empty_line_and_is_at_most_64_kib(self):
+        assert vwo_push._head_end(bytearray(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody")) == 25
+        assert vwo_push._head_end(bytearray(b"HTTP/1.1 200 OK\r\nA: b\r\n")) is None
+        assert vwo_push._head_end(bytearray(b"x" * 65536)) is None
+        with pytest.raises(http.client.LineTooLong):
+            vwo_push._head_end(bytearray(b"x" * 65537))
+
+    @pytest.mark.parametrize("host, port, auth, line", [
+        ("collector.test", 443, None, b"CONNECT collector.test:443 HTTP/1.1\r\nHost: collector.test:443\r\n\r\n"),
+        ("::1", 8443, "Basic dTpw", b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n"
+                                    b"Proxy-Authorization: Basic dTpw\r\n\r\n"),
+        ("b\u00fccher.test", 443, None, b"CONNECT xn--bcher-kva.test:443 HTTP/1.1\r\n"
+                                         b"Host: xn--bcher-kva.test:443\r\n\r\n"),
+    ])
+    def test_a_connect_request_names_the_host_as_the_proxy_reads_it(self, host, port, auth, line):
+        assert vwo_push._connect_bytes(host, port, auth) == line
 
     def test_a_name_that_is_not_ascii_is_looked_up_in_its_idna_form(self, server, resolver):
         resolver.names["xn--bcher-kva.test"] = [server.server_address]
