@@ -2926,6 +2926,8 @@ class TestAsyncClient:
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n",
          False, True, True),
         (b"HTTP/1.1 204 No Content\r\n\r\n", False, True, True),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", False, True, True),
         (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end", True, True, False),
         (b"HTTP/1.0 200 OK\r\n\r\nto the end", True, True, False),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\nmore than is worth reading", False, True, False),
@@ -2935,8 +2937,8 @@ class TestAsyncClient:
         (b"HTTP/1.1 200 OK\r\nX-Long: " + b"x" * 70000 + b"\r\n\r\n", True, False, False),
         (b"", True, False, False),
         ("stall_body", None, True, False),
-    ], ids=["chunked", "204", "close", "http1.0", "huge", "short", "bad-chunk", "not-http", "long-head", "nothing",
-            "stall"])
+    ], ids=["chunked", "204", "interim", "close", "http1.0", "huge", "short", "bad-chunk", "not-http", "long-head",
+            "nothing", "stall"])
     @pytest.mark.parametrize("kind", ["async", "sync"])
     def test_the_status_line_decides_and_the_body_only_whether_the_connection_is_kept(
             self, server, answer, close, accepted, kept, kind):

@@ -1181,7 +1181,7 @@ def _parse_head(head: bytes) -> Tuple[int, Optional[int], bool, bool, Optional[s
         close = _header(lower, b"connection") == b"close"
     if status in _RETRY_STATUSES and b"\r\nretry-after:" in lower:
         retry_after = _header(head, b"retry-after", lower).decode("latin-1")
-    if status in (204, 304) or 100 <= status < 200:
+    if status in (204, 304):
         length = 0
     return status, length, chunked, close, retry_after
 
@@ -1203,6 +1203,11 @@ def _head_end(buffer: bytearray) -> Optional[int]:
             raise http.client.LineTooLong("an answer's line or head")
         return None
     return end + 4
+
+
+def _interim(head: bytes) -> bool:
+    """Whether a head is an interim answer (100 Continue, 103 Early Hints): the real one follows."""
+    return head[9:10] == b"1" and head.startswith(b"HTTP/1.")
 
 
 def _body_end(buffer: bytearray, length: Optional[int], chunked: bool) -> Optional[int]:
@@ -1360,14 +1365,16 @@ class _Reader:
         self.buffer += data
 
     def head(self) -> bytes:
-        """The status line and headers, taken off the buffer."""
+        """The status line and headers, taken off the buffer (an interim 1xx answer's passed over)."""
         while True:
             end = _head_end(self.buffer)
-            if end is not None:
-                head = bytes(self.buffer[:end])
-                del self.buffer[:end]
+            if end is None:
+                self.more()
+                continue
+            head = bytes(self.buffer[:end])
+            del self.buffer[:end]
+            if not _interim(head):
                 return head
-            self.more()
 
     def body(self, length: Optional[int], chunked: bool) -> None:
         """Read and drop the body; one without a length or chunks runs to the end of the connection."""
@@ -1544,14 +1551,16 @@ def _asyncio_kit() -> Any:
                     self._waiter = None
 
             async def head(self) -> bytes:
-                """An answer's status line and headers, taken off the buffer."""
+                """An answer's status line and headers, taken off the buffer (as Client's _Reader.head)."""
                 while True:
                     end = _head_end(self.buffer)
-                    if end is not None:
-                        head = bytes(self.buffer[:end])
-                        del self.buffer[:end]
+                    if end is None:
+                        await self.more()
+                        continue
+                    head = bytes(self.buffer[:end])
+                    del self.buffer[:end]
+                    if not _interim(head):
                         return head
-                    await self.more()
 
         _async_kit[:] = [asyncio, Answer]
     return _async_kit
