@@ -4682,18 +4682,16 @@ class TestVendoring:
         assert done.stdout.startswith(str(tmp_path)) and "&u=15E778314C8E5648849E5F42E31A5904&" in done.stdout
         assert len(server.wait_for(1)) == 1
 
-    def test_import_loads_no_network_json_logging_or_typing_module(self):
-        code = ("import sys; before = set(sys.modules); sys.path.insert(0, sys.argv[1]); import vwo_push; "
+    def test_import_loads_nothing_but_itself(self):
+        # Not even __future__: `from __future__ import annotations` is an import at run time too (on
+        # that machine 2 ms and 0.13 MB at every start-up); the annotations are strings instead.
+        code = ("import _thread, os, sys, time  # what Python loads at start-up (under -S, os is not)\n"
+                "before = set(sys.modules); sys.path.insert(0, sys.argv[1]); import vwo_push\n"
                 "print(' '.join(sorted(set(sys.modules) - before)))")
         done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(HERE)], capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        loaded = set(done.stdout.split())
-        assert "vwo_push" in loaded
-        heavy = {"urllib", "urllib.request", "urllib.parse", "http", "http.client", "ssl", "json", "logging",
-                 "functools", "typing", "hashlib", "random", "socket", "threading", "email", "contextlib",
-                 "sqlite3", "asyncio", "concurrent"}
-        assert loaded & heavy == set()
+        assert done.stdout.split() == ["vwo_push"]
 
     def test_the_licence_travels_with_the_file(self):
         first = (HERE / "vwo_push.py").read_text(encoding="utf-8").splitlines()[0]
