@@ -4684,7 +4684,7 @@ class TestVendoring:
 
     def test_import_loads_nothing_but_itself(self):
         # Not even __future__: `from __future__ import annotations` is an import at run time too (on
-        # that machine 2 ms and 0.13 MB at every start-up); the annotations are strings instead.
+        # that machine 0.7 ms of the module's 5.5 ms import); the annotations are strings instead.
         code = ("import _thread, os, sys, time  # what Python loads at start-up (under -S, os is not)\n"
                 "before = set(sys.modules); sys.path.insert(0, sys.argv[1]); import vwo_push\n"
                 "print(' '.join(sorted(set(sys.modules) - before)))")

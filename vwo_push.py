@@ -35,7 +35,7 @@ __all__ = ["AsyncClient", "Client", "PushManyResult", "launch", "main", "push"]
 
 # Annotations are strings: the names they use (typing's, the modules' below) are imported for type
 # checkers only, to keep the import cheap.  (`from __future__ import annotations` would spare the quotes
-# but is an import at run time too: __future__, 2 ms and 0.13 MB at every start-up, measured.)
+# but is an import at run time too: __future__, 0.7 ms of the module's 5.5 ms import, measured.)
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - seen by type checkers only, to keep the import cheap
     import logging
