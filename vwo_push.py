@@ -1142,14 +1142,16 @@ def _close_all(idle: "Dict[Any, List[Any]]") -> None:
 
 # -- the bytes of a request and of its answer: both transports write and read them alike ----------
 
+def _ascii_name(host: str) -> str:
+    """A host name as it goes in a request: its IDNA form when it is not ASCII, as http.client writes it."""
+    return host if host.isascii() else host.encode("idna").decode("ascii")
+
+
 def _request_bytes(req: "urllib.request.Request", absolute: bool, proxy_auth: "Optional[str]") -> bytes:
     """The request as http.client puts it on the wire: the same request line and headers, in its order."""
     body = req.data
-    host = req.host
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")  # as http.client writes a name that is not ASCII
     lines = ["%s %s HTTP/1.1" % (req.get_method(), req.full_url if absolute else req.selector),
-             "Host: %s" % host, "Accept-Encoding: identity"]
+             "Host: %s" % _ascii_name(req.host), "Accept-Encoding: identity"]
     if body is not None:
         lines.append("Content-Length: %d" % len(body))  # type: ignore[arg-type]
     head = ("\r\n".join(lines) + "\r\n").encode("ascii")
@@ -1184,6 +1186,8 @@ def _parse_head(head: bytes) -> "Tuple[int, Optional[int], bool, bool, Optional[
         retry_after = _header(head, b"retry-after", lower).decode("latin-1")
     if status in (204, 304):
         length = 0
+    elif chunked:
+        length = None  # chunks win over a length (RFC 9112, 6.3)
     return status, length, chunked, close, retry_after
 
 
@@ -1241,11 +1245,9 @@ def _body_end(buffer: bytearray, length: "Optional[int]", chunked: bool) -> "Opt
     return length if len(buffer) >= length else None
 
 
-
 def _connect_bytes(host: str, port: int, auth: "Optional[str]") -> bytes:
     """A proxy's CONNECT request for host:port (a tunnel for https), with the proxy's credentials."""
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
+    host = _ascii_name(host)
     where = "%s:%d" % ("[%s]" % host if ":" in host else host, port)
     head = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (where, where)
     if auth:
@@ -1702,8 +1704,7 @@ class _AsyncTransport:
         self.context = context
         self.asyncio = _asyncio_kit()[0]  # an AsyncClient is made: asyncio is needed now, and kept at hand
         self.pools: Any = weakref.WeakKeyDictionary()  # event loop -> _AsyncPool
-        self._proxies: Optional[Dict[str, str]] = None  # the environment's, read once, as urllib reads them
-        self._routes: Dict[Tuple[str, str], Optional[Tuple[str, int, Optional[str]]]] = {}  # found: as _Routes
+        self._routes = _Routes()  # the environment's proxies, read as Client reads them
         _life.add("async", self)
 
     def after_fork(self) -> None:
@@ -1766,43 +1767,23 @@ class _AsyncTransport:
             pool.release(origin, kept)
 
     def _proxy(self, req: "urllib.request.Request") -> "Optional[Tuple[str, int, Optional[str]]]":
-        """(host, port, Proxy-Authorization) of the environment's proxy for this request, or None: found once
-        an origin (urllib would read the whole environment again for NO_PROXY)."""
-        key = (req.type, req.host)
-        try:
-            return self._routes[key]
-        except KeyError:
-            pass
-        route = self._find_proxy(req)
-        if len(self._routes) >= 64:  # never reached in use: a client talks to one or two origins
-            self._routes.clear()
-        self._routes[key] = route
-        return route
-
-    def _find_proxy(self, req: "urllib.request.Request") -> "Optional[Tuple[str, int, Optional[str]]]":
-        import urllib.request
-
-        if self._proxies is None:
-            self._proxies = urllib.request.getproxies()
-        setting = self._proxies.get(req.type)
-        if not setting or urllib.request.proxy_bypass(req.host):  # NO_PROXY, as urllib reads it
+        """(host, port, Proxy-Authorization) of the environment's proxy for this request, or None: routed as
+        Client routes it (_Routes), but for a proxy spoken to over TLS, which AsyncClient cannot do."""
+        route = self._routes.find(req.type, req.host)
+        if route is None:
             return None
-        from urllib.parse import unquote, urlsplit
+        kind, where, auth = route
+        if kind not in ("http", "https") or (kind == "https" and req.type == "http"):
+            raise _BadSetting("a proxy setting with a scheme AsyncClient cannot speak: %s" % kind)
+        from urllib.parse import urlsplit
 
-        parts = urlsplit(setting if "://" in setting else "http://" + setting)
+        parts = urlsplit("//" + where)
         try:
             port = parts.port or 80
         except ValueError:
             raise _BadSetting("a proxy setting with a bad port") from None
-        if parts.scheme != "http" or not parts.hostname:
-            raise _BadSetting("a proxy setting with %s" % ("no host" if parts.scheme == "http" else
-                                                             "a scheme AsyncClient cannot speak: %s" % parts.scheme))
-        auth = None
-        if parts.username is not None:
-            import base64
-
-            credentials = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
-            auth = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+        if not parts.hostname:
+            raise _BadSetting("a proxy setting with no host")
         return parts.hostname, port, auth
 
     async def _connect(self, loop: "Any", req: "urllib.request.Request",
